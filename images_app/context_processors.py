@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from images_app.roles import role_of
+
+
+def berth(request: HttpRequest) -> dict:
+    match = getattr(request, "resolver_match", None)
+    current = (match.kwargs.get("env") if match else None) or settings.BERTH_DEFAULT_ENVIRONMENT
+    context = {
+        "berth_sandbox": settings.BERTH_SANDBOX,
+        "berth_read_only": settings.BERTH_READ_ONLY,
+        "current_env": current,
+        "user_role": role_of(request.user) if hasattr(request, "user") else None,
+        "pending_approvals": 0,
+    }
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.has_perm("images_app.approve_cleanup"):
+        from images_app.models import CleanupRequest
+
+        context["pending_approvals"] = CleanupRequest.objects.filter(status=CleanupRequest.Status.PENDING).count()
+    return context

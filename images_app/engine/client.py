@@ -1,0 +1,100 @@
+"""Building SDK clients and translating the SDK's errors into Berth's."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import docker
+import requests
+from django.conf import settings
+
+from images_app.engine.types import Endpoint
+from images_app.errors import EngineError, EngineUnavailable, ImageNotFound
+
+_clients: dict[tuple[int, str], docker.APIClient] = {}
+_clients_lock = threading.Lock()
+_request_count = 0
+_count_lock = threading.Lock()
+
+
+def _count_response(response: requests.Response, *args: object, **kwargs: object) -> None:
+    global _request_count
+    with _count_lock:
+        _request_count += 1
+
+
+def api_request_count() -> int:
+    """How many HTTP requests this process has sent to any engine (tests and benchmarks read it)."""
+    return _request_count
+
+
+def forget_clients() -> None:
+    """Drop cached clients, e.g. after the engine restarted on a new socket."""
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+
+
+def client_for(endpoint: Endpoint) -> docker.APIClient:
+    # Keyed by PID: a client (its connection pool) must never cross a fork,
+    # which is exactly what Celery's prefork pool does after import.
+    key = (os.getpid(), endpoint.docker_host)
+    client = _clients.get(key)
+    if client is not None:
+        return client
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            with translate_errors(endpoint):
+                client = docker.APIClient(
+                    base_url=endpoint.docker_host,
+                    version="auto",  # negotiate: users run engines from 20.10 to 29
+                    timeout=settings.BERTH_ENGINE_TIMEOUT,
+                )
+            client.hooks["response"].append(_count_response)
+            _clients[key] = client
+    return client
+
+
+def endpoint_ping(endpoint: Endpoint) -> str:
+    """The engine's version string; raises EngineUnavailable when it does not answer."""
+    client = client_for(endpoint)
+    with translate_errors(endpoint):
+        return client.version().get("Version", "")
+
+
+def explanation(exc: docker.errors.APIError) -> str:
+    text = exc.explanation
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return str(text or exc).strip()
+
+
+@contextmanager
+def translate_errors(endpoint: Endpoint, *, target: str = "") -> Iterator[None]:
+    """Turn whatever the SDK or the transport raises into a Berth error."""
+    try:
+        yield
+    except docker.errors.NotFound as exc:
+        raise ImageNotFound(target, explanation(exc)) from exc
+    except docker.errors.APIError as exc:
+        raise EngineError(explanation(exc), exc.status_code) from exc
+    except (requests.exceptions.RequestException, docker.errors.DockerException, OSError) as exc:
+        raise EngineUnavailable(endpoint.docker_host, _transport_detail(exc)) from exc
+
+
+def _transport_detail(exc: BaseException) -> str:
+    text = str(exc)
+    if "FileNotFoundError" in text or "No such file" in text:
+        return "the socket does not exist (is the Docker daemon running?)"
+    if "Permission denied" in text:
+        return "permission denied on the socket (Berth's user needs access to it)"
+    if "Connection refused" in text:
+        return "connection refused (is the daemon listening there?)"
+    if "timed out" in text.lower():
+        return "the engine did not answer in time"
+    return text[:300]

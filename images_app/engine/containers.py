@@ -1,0 +1,29 @@
+"""Containers, as far as images care about them: who uses which image."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from images_app.engine.client import client_for, translate_errors
+from images_app.engine.types import ContainerInfo, Endpoint
+
+
+def list_containers(endpoint: Endpoint) -> list[ContainerInfo]:
+    """All containers, running or not (one API call)."""
+    client = client_for(endpoint)
+    with translate_errors(endpoint):
+        raw = client.containers(all=True)
+    return [_container_from_api(item) for item in raw]
+
+
+def _container_from_api(item: dict) -> ContainerInfo:
+    names = item.get("Names") or []
+    return ContainerInfo(
+        id=item["Id"],
+        name=(names[0].lstrip("/") if names else item["Id"][:12]),
+        image=item.get("Image", ""),
+        image_id=item.get("ImageID", ""),
+        state=item.get("State", ""),
+        status=item.get("Status", ""),
+        created=datetime.fromtimestamp(item.get("Created", 0), tz=UTC),
+    )

@@ -1,0 +1,41 @@
+"""Searching an image index through the engine, as `docker search` does."""
+
+from __future__ import annotations
+
+import json
+
+from images_app.engine.client import client_for, translate_errors
+from images_app.engine.types import Endpoint, SearchHit
+from images_app.errors import EngineError, SearchUnavailable
+
+
+def search_index(
+    endpoint: Endpoint, term: str, *, limit: int = 25, official_only: bool = False, min_stars: int = 0
+) -> list[SearchHit]:
+    """`docker search [--filter is-official=true] [--filter stars=N] --limit N term`."""
+    client = client_for(endpoint)
+    filters: dict[str, list[str]] = {}
+    if official_only:
+        filters["is-official"] = ["true"]
+    if min_stars:
+        filters["stars"] = [str(min_stars)]
+    params: dict[str, object] = {"term": term, "limit": limit}
+    if filters:
+        params["filters"] = json.dumps(filters)
+    try:
+        with translate_errors(endpoint, target=term):
+            # The SDK's search() has no filters argument; the endpoint has.
+            response = client._get(client._url("/images/search"), params=params)
+            raw = client._result(response, json=True)
+    except EngineError as exc:
+        raise SearchUnavailable(f"The image index did not answer: {exc.message}") from exc
+    return [
+        SearchHit(
+            name=item.get("name", ""),
+            description=item.get("description") or "",
+            star_count=int(item.get("star_count") or 0),
+            is_official=bool(item.get("is_official")),
+            is_automated=bool(item.get("is_automated")),
+        )
+        for item in raw or ()
+    ]

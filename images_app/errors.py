@@ -1,0 +1,137 @@
+"""Berth's own errors. The engine gateway raises these; nothing above it sees the SDK's.
+
+Each carries a message a person understands and the HTTP status a page answers with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class BerthError(Exception):
+    """Base of every error Berth shows to a person."""
+
+    http_status = 500
+    title = "Something went wrong"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class EngineUnavailable(BerthError):
+    """The Docker Engine did not answer (socket missing, refused, timed out)."""
+
+    http_status = 503
+    title = "The Docker Engine is not answering"
+
+    def __init__(self, endpoint: str, detail: str) -> None:
+        super().__init__(f"Could not reach the Docker Engine at {endpoint}: {detail}")
+        self.endpoint = endpoint
+        self.detail = detail
+
+
+class EngineError(BerthError):
+    """The engine answered with an error that has no more specific meaning."""
+
+    http_status = 502
+    title = "The Docker Engine refused the request"
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class ImageNotFound(BerthError):
+    http_status = 404
+    title = "Image not found"
+
+    def __init__(self, reference: str, message: str = "") -> None:
+        super().__init__(message or f"No such image: {reference}")
+        self.reference = reference
+
+
+class ContainerNotFound(BerthError):
+    http_status = 404
+    title = "Container not found"
+
+
+@dataclass(frozen=True)
+class ConflictingContainer:
+    id: str
+    name: str
+    state: str
+
+
+class RemovalConflict(BerthError):
+    """The engine refused a removal with 409.
+
+    `reason` is one of the REASON_* values; `forcible` says whether retrying with
+    force would succeed (stopped containers, several repositories) or not (running).
+    """
+
+    http_status = 409
+    title = "The image cannot be removed as asked"
+
+    REASON_STOPPED_CONTAINER = "stopped_container"
+    REASON_RUNNING_CONTAINER = "running_container"
+    REASON_MULTIPLE_REPOSITORIES = "multiple_repositories"
+    REASON_OTHER = "other"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        forcible: bool,
+        containers: list[ConflictingContainer] | None = None,
+        engine_message: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.forcible = forcible
+        self.containers = containers or []
+        self.engine_message = engine_message
+
+
+class PullFailed(BerthError):
+    http_status = 502
+    title = "The pull failed"
+
+
+class SearchUnavailable(BerthError):
+    http_status = 503
+    title = "Search is not available"
+
+
+class RegistryError(BerthError):
+    http_status = 502
+    title = "The registry refused the request"
+
+
+class BrokerUnavailable(BerthError):
+    """Redis (the Celery broker) did not accept the job."""
+
+    http_status = 503
+    title = "The job queue is not answering"
+
+
+class ReadOnlyMode(BerthError):
+    http_status = 403
+    title = "Berth is read-only"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This Berth runs in read-only mode (BERTH_READ_ONLY=1): it shows the engine but changes nothing."
+        )
+
+
+@dataclass
+class ItemOutcome:
+    """What happened to one item of a bulk action."""
+
+    target: str
+    ok: bool
+    message: str
+    untagged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)

@@ -1,0 +1,76 @@
+"""Cross-cutting request handling: Berth errors as pages, security headers, read-only mode."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import resolve
+from django.utils.deprecation import MiddlewareMixin
+
+from images_app.errors import BerthError, EngineUnavailable, ReadOnlyMode
+from images_app.references import BadReference
+
+logger = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    ]
+)
+
+# POSTs that change nothing on any engine, allowed even in read-only mode.
+_READ_ONLY_ALLOWED = {"login", "logout", "setup"}
+
+
+def render_berth_error(request: HttpRequest, error: BerthError) -> HttpResponse:
+    context = {"error": error, "title": error.title, "message": error.message}
+    if isinstance(error, EngineUnavailable):
+        context["endpoint"] = error.endpoint
+        context["detail"] = error.detail
+        template = "errors/engine_unavailable.html"
+    else:
+        template = "errors/berth_error.html"
+    return render(request, template, context, status=error.http_status)
+
+
+class EngineErrorMiddleware(MiddlewareMixin):
+    """Any Berth error a view lets through becomes a clear page with its HTTP status."""
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, BadReference):
+            context = {"title": "Not a valid image reference", "message": exception.message}
+            return render(request, "errors/berth_error.html", context, status=400)
+        if isinstance(exception, BerthError):
+            if exception.http_status >= 500:
+                logger.warning("%s on %s: %s", type(exception).__name__, request.path, exception.message)
+            return render_berth_error(request, exception)
+        return None
+
+
+class SecurityHeadersMiddleware(MiddlewareMixin):
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        if settings.BERTH_READ_ONLY and request.method not in ("GET", "HEAD", "OPTIONS"):
+            try:
+                url_name = resolve(request.path_info).url_name
+            except Exception:  # noqa: BLE001  (unknown URL: let the 404 happen later)
+                return None
+            if url_name not in _READ_ONLY_ALLOWED:
+                return render_berth_error(request, ReadOnlyMode())
+        return None
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        return response

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEventQuerySet(models.QuerySet):
+    # Append-only: bulk changes through the ORM are refused. Retention goes
+    # through services.audit, which is the one place allowed to drop old rows.
+    def update(self, **kwargs):  # type: ignore[override]
+        raise PermissionError("Audit events are append-only")
+
+    def delete(self):  # type: ignore[override]
+        raise PermissionError("Audit events are append-only")
+
+
+class AuditEvent(models.Model):
+    """One thing that happened: who, when, from where, to what, with what outcome.
+
+    Shaped like django.contrib.admin's LogEntry, but the actor is PROTECTed (the
+    history must keep naming people) and each row chains a hash over the previous.
+    """
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success"
+        FAILURE = "failure"
+        DENIED = "denied"
+        INFO = "info"
+
+    created_at = models.DateTimeField(editable=False, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, help_text="Snapshot; 'system' for scheduled work")
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    environment = models.CharField(max_length=50, blank=True, db_index=True)
+    action = models.CharField(max_length=50, db_index=True)
+    target_reference = models.CharField(max_length=512, blank=True, db_index=True)
+    target_image_id = models.CharField(max_length=80, blank=True, db_index=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, db_index=True)
+    message = models.TextField(blank=True)
+    pull_job = models.ForeignKey(
+        "images_app.PullJob", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    cleanup_request = models.ForeignKey(
+        "images_app.CleanupRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    removal_job = models.ForeignKey(
+        "images_app.RemovalJob", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["actor_name", "-created_at"], name="audit_actor_time"),
+            models.Index(fields=["action", "-created_at"], name="audit_action_time"),
+            models.Index(fields=["outcome", "-created_at"], name="audit_outcome_time"),
+            models.Index(fields=["environment", "-created_at"], name="audit_env_time"),
+        ]
+        permissions = [("export_auditevent", "Can export the audit history")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.outcome}"
+
+    def save(self, *args, **kwargs):  # type: ignore[override]
+        if self.pk is not None:
+            raise PermissionError("Audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[override]
+        raise PermissionError("Audit events are append-only")

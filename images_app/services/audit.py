@@ -1,0 +1,116 @@
+"""Recording audit events: one call, a hash chain, safe under concurrent writers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from images_app.models import AuditEvent
+
+GENESIS_HASH = "0" * 64
+SYSTEM_ACTOR = "system"
+# Values of these parameter keys never reach the audit table.
+_SECRET_KEYS = {"password", "secret", "token", "auth", "auth_config", "credentials"}
+
+# pg_advisory_xact_lock key: serialises chain appends across processes.
+_CHAIN_LOCK_KEY = 0x6265727468  # "berth"
+
+
+def client_address(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    if settings.SECURE_PROXY_SSL_HEADER:
+        # Behind a trusted proxy the peer is the proxy; the first forwarded hop is the client.
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def scrub(parameters: dict[str, Any] | None) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for key, value in (parameters or {}).items():
+        if key.lower() in _SECRET_KEYS:
+            continue
+        clean[key] = scrub(value) if isinstance(value, dict) else value
+    return clean
+
+
+def event_digest(event: AuditEvent) -> str:
+    """SHA-256 over the event's content and the previous event's hash."""
+    content = {
+        "created_at": event.created_at.isoformat(),
+        "actor_id": event.actor_id,
+        "actor_name": event.actor_name,
+        "client_address": event.client_address,
+        "environment": event.environment,
+        "action": event.action,
+        "target_reference": event.target_reference,
+        "target_image_id": event.target_image_id,
+        "parameters": event.parameters,
+        "outcome": event.outcome,
+        "message": event.message,
+        "pull_job_id": event.pull_job_id,
+        "cleanup_request_id": event.cleanup_request_id,
+        "removal_job_id": event.removal_job_id,
+        "prev_hash": event.prev_hash,
+    }
+    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def audit_record(
+    *,
+    action: str,
+    outcome: str,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    environment: Any = None,
+    target_reference: str = "",
+    target_image_id: str = "",
+    parameters: dict[str, Any] | None = None,
+    message: str = "",
+    pull_job: Any = None,
+    cleanup_request: Any = None,
+    removal_job: Any = None,
+    actor_name: str | None = None,
+) -> AuditEvent:
+    """Append one audit event. `actor` None means the system (scheduled work)."""
+    if actor is None and request is not None and request.user.is_authenticated:
+        actor = request.user
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    name = actor_name or (actor.get_username() if actor is not None else SYSTEM_ACTOR)
+    env_name = getattr(environment, "name", environment) or ""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+        # On SQLite the IMMEDIATE transaction already holds the write lock here.
+        last_hash = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS_HASH
+        event = AuditEvent(
+            created_at=timezone.now(),
+            actor=actor,
+            actor_name=name[:150],
+            client_address=client_address(request),
+            environment=str(env_name)[:50],
+            action=action,
+            target_reference=(target_reference or "")[:512],
+            target_image_id=(target_image_id or "")[:80],
+            parameters=scrub(parameters),
+            outcome=outcome,
+            message=message or "",
+            pull_job=pull_job,
+            cleanup_request=cleanup_request,
+            removal_job=removal_job,
+            prev_hash=last_hash,
+        )
+        event.hash = event_digest(event)
+        event.save()
+    return event

@@ -1,0 +1,1 @@
+"""Celery tasks, thin: load the row, call the service. Areas add their modules here."""

@@ -1,0 +1,1 @@
+"""URLs by area; each area's module owns its patterns."""

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Start and stop the real services Berth runs against: a private Docker Engine,
+# a loopback registry (plain and with htpasswd auth) and Redis.
+#
+#   scripts/services.sh start engine|registry|authregistry|redis ...
+#   scripts/services.sh stop  engine|registry|authregistry|redis|all
+#   scripts/services.sh env        # prints the variables pointing at the services
+#
+# Everything lives below BERTH_SERVICES_DIR (default /tmp/berth-services); each
+# service keeps a pidfile there, and `stop` ends only those PIDs: we never kill
+# processes we did not start. Ports can be moved so several runs can coexist.
+set -euo pipefail
+
+DIR="${BERTH_SERVICES_DIR:-/tmp/berth-services}"
+REDIS_PORT="${BERTH_REDIS_PORT:-6390}"
+REGISTRY_PORT="${BERTH_REGISTRY_PORT:-5055}"
+AUTH_REGISTRY_PORT="${BERTH_AUTH_REGISTRY_PORT:-5056}"
+# The test registry user; a throwaway credential for a loopback-only registry.
+AUTH_REGISTRY_USER="${BERTH_AUTH_REGISTRY_USER:-berth}"
+AUTH_REGISTRY_PASSWORD="${BERTH_AUTH_REGISTRY_PASSWORD:-berth-test-password}"
+
+log() { echo "[services] $*" >&2; }
+
+# Wait (bounded) until a command succeeds.
+wait_for() {
+    local what="$1" seconds="$2"; shift 2
+    local deadline=$((SECONDS + seconds))
+    until "$@" >/dev/null 2>&1; do
+        if ((SECONDS >= deadline)); then
+            log "$what did not become ready within ${seconds}s"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+stop_pidfile() {
+    local name="$1" pidfile="$2" pid
+    if [[ -f "$pidfile" ]]; then
+        pid="$(cat "$pidfile")"
+        if kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            if kill -0 "$pid" 2>/dev/null; then
+                log "$name ($pid) ignored SIGTERM, sending SIGKILL"
+                kill -9 "$pid" 2>/dev/null || true
+            fi
+        fi
+        rm -f "$pidfile"
+    fi
+}
+
+engine_socket() { echo "$DIR/e/docker.sock"; }
+
+start_engine() {
+    # Unix socket paths are limited to ~100 bytes: keep the engine dir short.
+    local d="$DIR/e"
+    mkdir -p "$d"
+    if pid_alive "$d/dockerd.pid"; then log "engine already running"; return 0; fi
+    log "starting private dockerd at unix://$d/docker.sock"
+    # --bridge=none and no iptables: nothing of this engine reaches outside the machine.
+    setsid dockerd --data-root "$d/data" --exec-root "$d/x" -H "unix://$d/docker.sock" \
+        --pidfile "$d/dockerd.pid" --bridge=none --iptables=false --ip6tables=false \
+        --ip-forward=false --ip-masq=false >"$d/dockerd.log" 2>&1 &
+    wait_for "dockerd" 60 env DOCKER_HOST="unix://$d/docker.sock" docker version
+}
+
+stop_engine() {
+    local d="$DIR/e"
+    stop_pidfile dockerd "$d/dockerd.pid"
+    # dockerd takes its containerd with it; give mounts a moment before removing state.
+    if [[ -d "$d" ]]; then
+        for _ in $(seq 1 20); do
+            rm -rf "$d" 2>/dev/null && break
+            sleep 0.5
+        done
+    fi
+}
+
+write_registry_config() {
+    local d="$1" port="$2" auth="$3"
+    mkdir -p "$d/data"
+    {
+        echo "version: 0.1"
+        echo "log: {level: warn}"
+        echo "storage:"
+        echo "  filesystem: {rootdirectory: $d/data}"
+        echo "  delete: {enabled: true}"
+        echo "http: {addr: 127.0.0.1:$port}"
+        if [[ "$auth" == yes ]]; then
+            echo "auth:"
+            echo "  htpasswd: {realm: berth-test, path: $d/htpasswd}"
+        fi
+    } >"$d/config.yml"
+}
+
+start_a_registry() {
+    local name="$1" d="$2" port="$3" auth="$4"
+    if pid_alive "$d/registry.pid"; then log "$name already running"; return 0; fi
+    write_registry_config "$d" "$port" "$auth"
+    if [[ "$auth" == yes ]]; then
+        # The registry only accepts bcrypt entries in its htpasswd file.
+        "${BERTH_PYTHON:-python3}" -c 'import sys, bcrypt; print(sys.argv[1] + ":" + bcrypt.hashpw(sys.argv[2].encode(), bcrypt.gensalt(rounds=6)).decode())' \
+            "$AUTH_REGISTRY_USER" "$AUTH_REGISTRY_PASSWORD" >"$d/htpasswd"
+    fi
+    log "starting $name on 127.0.0.1:$port"
+    setsid docker-registry serve "$d/config.yml" >"$d/registry.log" 2>&1 &
+    echo $! >"$d/registry.pid"
+    # /v2/ answers 200, or 401 when auth is on: either means it is serving.
+    wait_for "$name" 30 bash -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/v2/ | grep -qE '200|401'"
+}
+
+start_redis() {
+    local d="$DIR/redis"
+    mkdir -p "$d"
+    if pid_alive "$d/redis.pid"; then log "redis already running"; return 0; fi
+    log "starting redis on 127.0.0.1:$REDIS_PORT"
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+        --daemonize yes --pidfile "$d/redis.pid" --dir "$d" --logfile "$d/redis.log"
+    wait_for "redis" 20 redis-cli -p "$REDIS_PORT" ping
+}
+
+print_env() {
+    echo "export DOCKER_HOST=unix://$(engine_socket)"
+    echo "export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
+    echo "export BERTH_TEST_REGISTRY=localhost:$REGISTRY_PORT"
+    echo "export BERTH_TEST_AUTH_REGISTRY=localhost:$AUTH_REGISTRY_PORT"
+    echo "export BERTH_TEST_AUTH_REGISTRY_USER=$AUTH_REGISTRY_USER"
+    echo "export BERTH_TEST_AUTH_REGISTRY_PASSWORD=$AUTH_REGISTRY_PASSWORD"
+}
+
+main() {
+    local action="${1:-}"; shift || true
+    mkdir -p "$DIR"
+    case "$action" in
+        start)
+            for s in "$@"; do
+                case "$s" in
+                    engine) start_engine ;;
+                    registry) start_a_registry registry "$DIR/registry" "$REGISTRY_PORT" no ;;
+                    authregistry) start_a_registry authregistry "$DIR/authregistry" "$AUTH_REGISTRY_PORT" yes ;;
+                    redis) start_redis ;;
+                    *) log "unknown service $s"; exit 2 ;;
+                esac
+            done ;;
+        stop)
+            [[ "${1:-all}" == all ]] && set -- redis authregistry registry engine
+            for s in "$@"; do
+                case "$s" in
+                    engine) stop_engine ;;
+                    registry) stop_pidfile registry "$DIR/registry/registry.pid"; rm -rf "$DIR/registry" ;;
+                    authregistry) stop_pidfile authregistry "$DIR/authregistry/registry.pid"; rm -rf "$DIR/authregistry" ;;
+                    redis) stop_pidfile redis "$DIR/redis/redis.pid"; rm -rf "$DIR/redis" ;;
+                    *) log "unknown service $s"; exit 2 ;;
+                esac
+            done ;;
+        env) print_env ;;
+        *) echo "usage: $0 start|stop SERVICE... | env" >&2; exit 2 ;;
+    esac
+}
+
+main "$@"

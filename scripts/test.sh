@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `make test`: install what is missing, start private services, lint, run every test, stop
+# everything we started (also on failure or Ctrl-C).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install.sh test
+VENV="${BERTH_VENV:-.venv}"
+export PATH="$PWD/$VENV/bin:$PATH"
+export BERTH_PYTHON="$PWD/$VENV/bin/python"
+
+# A private folder per run: nothing shared with a developer's own services.
+export BERTH_SERVICES_DIR="${BERTH_SERVICES_DIR:-/tmp/bt-$$}"
+cleanup() { scripts/services.sh stop all || true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+scripts/services.sh start engine registry authregistry redis
+eval "$(scripts/services.sh env)"
+export BERTH_TEST_DATABASE="$BERTH_SERVICES_DIR/test.sqlite3"
+export BERTH_DATA_DIR="$BERTH_SERVICES_DIR/data"
+export BERTH_ENVIRONMENTS="local=$DOCKER_HOST"
+export DJANGO_DEBUG=0
+export BERTH_MANIFEST_STATIC=0
+# A throwaway key for the test run only.
+export DJANGO_SECRET_KEY="test-only-$(date +%s)-$$"
+
+echo "[test] ruff"
+ruff check .
+echo "[test] pytest"
+status=0
+python -m pytest "$@" || status=$?
+if [[ $status == 5 ]]; then
+    echo "[test] pytest collected no tests: failing, a green run must have run something" >&2
+    exit 1
+fi
+exit $status

@@ -1,0 +1,449 @@
+"""Shared fixtures: real engine, registry, Redis, Celery worker and web server.
+
+`make test` starts the services and exports where they are (DOCKER_HOST,
+REDIS_URL, BERTH_TEST_REGISTRY, ...). Tests talk to them for real; the docker
+SDK is used here only as the oracle and to build test images.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import docker
+import pytest
+import requests
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from images_app.environments import environment_get, sync_environments
+from images_app.roles import ADMIN, OPERATOR, VIEWER, assign_role, ensure_roles
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUSYBOX = "/bin/busybox"
+TEST_LABEL = "berth.test"
+PASSWORD = "correct-horse-battery-staple"
+
+# Playwright's sync API runs an event loop in this thread; Django would then
+# refuse ORM calls from the test itself.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _require(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.exit(f"{name} is not set: run the tests with `make test`, which starts the services", 2)
+    return value
+
+
+@pytest.fixture(scope="session")
+def docker_host() -> str:
+    return _require("DOCKER_HOST")
+
+
+@pytest.fixture(scope="session")
+def docker_api(docker_host: str) -> docker.APIClient:
+    """The SDK as the oracle: what the engine really has."""
+    return docker.APIClient(base_url=docker_host, version="auto", timeout=120)
+
+
+@pytest.fixture(scope="session")
+def registry_host() -> str:
+    return _require("BERTH_TEST_REGISTRY")
+
+
+# --- images -----------------------------------------------------------------
+
+
+def _tar_context(files: dict[str, bytes]) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o755
+            tar.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer
+
+
+class ImageFactory:
+    """Builds real images FROM scratch and removes what it built afterwards."""
+
+    def __init__(self, api: docker.APIClient) -> None:
+        self.api = api
+        self.created: list[str] = []
+
+    def build(
+        self,
+        tag: str | None = None,
+        *,
+        layers: list[int] | None = None,
+        busybox: bool = True,
+        labels: dict[str, str] | None = None,
+        extra_dockerfile: str = "",
+    ) -> str:
+        """Build an image; `layers` are sizes in bytes of random-data layers. Returns the image ID."""
+        files: dict[str, bytes] = {}
+        lines = ["FROM scratch"]
+        if busybox:
+            files["busybox"] = Path(BUSYBOX).read_bytes()
+            lines.append("COPY busybox /bin/busybox")
+        for index, size in enumerate(layers or []):
+            files[f"layer{index}.bin"] = os.urandom(size)
+            lines.append(f"COPY layer{index}.bin /data/layer{index}")
+        all_labels = {TEST_LABEL: "1", "berth.test.nonce": uuid.uuid4().hex, **(labels or {})}
+        lines.append("LABEL " + " ".join(f'"{k}"="{v}"' for k, v in all_labels.items()))
+        if busybox:
+            lines.append('CMD ["/bin/busybox", "sleep", "3600"]')
+        if extra_dockerfile:
+            lines.append(extra_dockerfile)
+        files["Dockerfile"] = ("\n".join(lines) + "\n").encode()
+        image_id = None
+        for chunk in self.api.build(
+            fileobj=_tar_context(files), custom_context=True, tag=tag, rm=True, decode=True, network_mode="none"
+        ):
+            if "error" in chunk:
+                raise RuntimeError(chunk["error"])
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+        if image_id is None:
+            image_id = self.api.inspect_image(tag)["Id"]
+        self.created.append(image_id)
+        return image_id
+
+    def tag(self, image_id: str, repo_tag: str) -> None:
+        repository, _, tag = repo_tag.rpartition(":")
+        self.api.tag(image_id, repository, tag)
+
+    def cleanup(self) -> None:
+        for container in self.api.containers(all=True, filters={"label": TEST_LABEL}):
+            self.api.remove_container(container["Id"], force=True)
+        for image_id in reversed(self.created):
+            try:
+                self.api.remove_image(image_id, force=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError:
+                pass
+
+
+@pytest.fixture
+def images(docker_api: docker.APIClient) -> Iterator[ImageFactory]:
+    factory = ImageFactory(docker_api)
+    yield factory
+    factory.cleanup()
+
+
+@pytest.fixture
+def unique_name() -> Callable[[str], str]:
+    """Repository names that never collide between tests."""
+
+    def make(prefix: str = "berth-test") -> str:
+        return f"{prefix}-{secrets.token_hex(4)}"
+
+    return make
+
+
+@pytest.fixture
+def start_container(docker_api: docker.APIClient) -> Iterator[Callable[..., str]]:
+    """Create (and optionally start) a container without any network."""
+    created: list[str] = []
+
+    def make(image: str, *, running: bool = False, name: str | None = None) -> str:
+        container = docker_api.create_container(
+            image,
+            command=["/bin/busybox", "sleep", "3600"],
+            name=name,
+            labels={TEST_LABEL: "1"},
+            host_config=docker_api.create_host_config(network_mode="none"),
+        )
+        created.append(container["Id"])
+        if running:
+            docker_api.start(container["Id"])
+        return container["Id"]
+
+    yield make
+    for container_id in created:
+        try:
+            docker_api.remove_container(container_id, force=True)
+        except docker.errors.NotFound:
+            pass
+
+
+# --- people -----------------------------------------------------------------
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., object]:  # noqa: ANN001
+    def make(username: str, role: str | None = VIEWER, **extra: object) -> object:
+        ensure_roles()
+        user = get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
+        if role:
+            assign_role(user, role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def viewer(make_user):  # noqa: ANN001, ANN201
+    return make_user("vera", VIEWER)
+
+
+@pytest.fixture
+def operator(make_user):  # noqa: ANN001, ANN201
+    return make_user("otto", OPERATOR)
+
+
+@pytest.fixture
+def admin_user(make_user):  # noqa: ANN001, ANN201
+    return make_user("ada", ADMIN)
+
+
+@pytest.fixture
+def second_admin(make_user):  # noqa: ANN001, ANN201
+    return make_user("alan", ADMIN)
+
+
+def logged_in(user: object) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer_client(viewer) -> Client:  # noqa: ANN001
+    return logged_in(viewer)
+
+
+@pytest.fixture
+def operator_client(operator) -> Client:  # noqa: ANN001
+    return logged_in(operator)
+
+
+@pytest.fixture
+def admin_client(admin_user) -> Client:  # noqa: ANN001
+    return logged_in(admin_user)
+
+
+@pytest.fixture
+def environment(db):  # noqa: ANN001, ANN201
+    sync_environments()
+    return environment_get("local")
+
+
+# --- processes: web server and worker ---------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    # The processes must use the test database pytest-django created, not the real one.
+    env["DATABASE_URL"] = f"sqlite:///{os.environ['BERTH_TEST_DATABASE']}"
+    env.setdefault("BERTH_PULL_STALE_SECONDS", "6")
+    env.update(extra or {})
+    return env
+
+
+class ManagedProcess:
+    """A child process we started, ended by its PID only."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.args = args
+        self.log_path = log_path
+        self.log = open(log_path, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            args, cwd=REPO_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        if self.alive():
+            try:
+                os.killpg(self.proc.pid, sig)  # its own session: only its children
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.log.close()
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def _wait_until(check: Callable[[], bool], timeout: float, what: str, proc: ManagedProcess) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise RuntimeError(f"{what} exited early:\n{proc.tail()}")
+        if check():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} not ready in {timeout}s:\n{proc.tail()}")
+
+
+def start_web_server(tmp_dir: Path, extra_env: dict[str, str] | None = None) -> tuple[ManagedProcess, str]:
+    port = free_port()
+    proc = ManagedProcess(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "2",
+        ],
+        _child_env(extra_env),
+        tmp_dir / f"uvicorn-{port}.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return requests.get(url + "/login/", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    _wait_until(ready, 60, "web server", proc)
+    return proc, url
+
+
+def start_worker(tmp_dir: Path, extra_env: dict[str, str] | None = None, name: str = "w") -> ManagedProcess:
+    hostname = f"{name}-{secrets.token_hex(3)}@berth-test"
+    proc = ManagedProcess(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "--pool=prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            hostname,
+        ],
+        _child_env(extra_env),
+        tmp_dir / f"worker-{hostname.split('@')[0]}.log",
+    )
+
+    def ready() -> bool:
+        return "ready." in proc.tail(200)
+
+    _wait_until(ready, 60, "celery worker", proc)
+    return proc
+
+
+@pytest.fixture(scope="session")
+def process_dir(tmp_path_factory) -> Path:  # noqa: ANN001
+    return tmp_path_factory.mktemp("processes")
+
+
+@pytest.fixture(scope="session")
+def live_url(django_db_setup, django_db_blocker, process_dir: Path) -> Iterator[str]:  # noqa: ANN001
+    """A real ASGI server (uvicorn) on loopback, sharing the test database.
+
+    Tests using it need `transactional_db` so their rows are committed and visible.
+    """
+    proc, url = start_web_server(process_dir)
+    yield url
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, process_dir: Path) -> Iterator[ManagedProcess]:  # noqa: ANN001
+    """A real Celery worker on the test Redis, sharing the test database."""
+    proc = start_worker(process_dir)
+    yield proc
+    proc.stop()
+
+
+def login_session(base_url: str, username: str, password: str = PASSWORD) -> requests.Session:
+    """A requests session logged in through the real login form."""
+    session = requests.Session()
+    session.get(base_url + "/login/", timeout=10)
+    response = session.post(
+        base_url + "/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": base_url + "/login/"},
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert response.status_code == 302, f"login failed for {username}: {response.status_code}"
+    return session
+
+
+# --- browser ----------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:  # noqa: ANN001
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+def browser_login(page, base_url: str, username: str, password: str = PASSWORD) -> None:  # noqa: ANN001
+    page.goto(base_url + "/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
