@@ -34,6 +34,17 @@ wait_for() {
     done
 }
 
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Refuse to start on a port someone else holds: the readiness check would
+# otherwise be answered by their service and we would test against it.
+ensure_port_free() {
+    if port_busy "$2"; then
+        log "port $2 for $1 is already in use by another process; choose another (BERTH_*_PORT)"
+        return 1
+    fi
+}
+
 pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 stop_pidfile() {
@@ -99,6 +110,7 @@ write_registry_config() {
 start_a_registry() {
     local name="$1" d="$2" port="$3" auth="$4"
     if pid_alive "$d/registry.pid"; then log "$name already running"; return 0; fi
+    ensure_port_free "$name" "$port"
     write_registry_config "$d" "$port" "$auth"
     if [[ "$auth" == yes ]]; then
         # The registry only accepts bcrypt entries in its htpasswd file.
@@ -116,6 +128,7 @@ start_redis() {
     local d="$DIR/redis"
     mkdir -p "$d"
     if pid_alive "$d/redis.pid"; then log "redis already running"; return 0; fi
+    ensure_port_free redis "$REDIS_PORT"
     log "starting redis on 127.0.0.1:$REDIS_PORT"
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
         --daemonize yes --pidfile "$d/redis.pid" --dir "$d" --logfile "$d/redis.log"
