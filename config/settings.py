@@ -91,7 +91,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # "database is locked"; WAL lets readers run beside a writer.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        "timeout": env_int("BERTH_DB_TIMEOUT", 20, minimum=1),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     _test_db = env("BERTH_TEST_DATABASE")

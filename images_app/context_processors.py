@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest
 
 from images_app.roles import role_of
@@ -13,12 +14,17 @@ def berth(request: HttpRequest) -> dict:
         "berth_sandbox": settings.BERTH_SANDBOX,
         "berth_read_only": settings.BERTH_READ_ONLY,
         "current_env": current,
-        "user_role": role_of(request.user) if hasattr(request, "user") else None,
+        "user_role": None,
         "pending_approvals": 0,
     }
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and user.has_perm("images_app.approve_cleanup"):
-        from images_app.models import CleanupRequest
+    try:
+        context["user_role"] = role_of(user) if user is not None else None
+        if user is not None and user.is_authenticated and user.has_perm("images_app.approve_cleanup"):
+            from images_app.models import CleanupRequest
 
-        context["pending_approvals"] = CleanupRequest.objects.filter(status=CleanupRequest.Status.PENDING).count()
+            context["pending_approvals"] = CleanupRequest.objects.filter(status=CleanupRequest.Status.PENDING).count()
+    except DatabaseError:
+        # The error page for a busy database must still render.
+        pass
     return context

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import resolve
@@ -52,6 +53,16 @@ class EngineErrorMiddleware(MiddlewareMixin):
         if isinstance(exception, BadReference):
             context = {"title": "Not a valid image reference", "message": exception.message}
             return render(request, "errors/berth_error.html", context, status=400)
+        if isinstance(exception, DatabaseError):
+            # Locked or unreachable database: the request changed nothing durable
+            # (its transaction rolled back), so say so instead of a bare 500.
+            logger.error("Database error on %s: %s", request.path, exception)
+            context = {
+                "title": "The database is busy or unavailable",
+                "message": "Berth could not reach its database just now, so nothing was changed. "
+                "Try again in a moment.",
+            }
+            return render(request, "errors/berth_error.html", context, status=503)
         if isinstance(exception, BerthError):
             if exception.http_status >= 500:
                 logger.warning("%s on %s: %s", type(exception).__name__, request.path, exception.message)

@@ -84,7 +84,17 @@ def translate_errors(endpoint: Endpoint, *, target: str = "") -> Iterator[None]:
     except docker.errors.APIError as exc:
         raise EngineError(explanation(exc), exc.status_code) from exc
     except (requests.exceptions.RequestException, docker.errors.DockerException, OSError) as exc:
+        # Drop the pooled client: once the engine is back, the next call starts
+        # clean (fresh connection, fresh API version negotiation) without a restart.
+        _forget_client(endpoint)
         raise EngineUnavailable(endpoint.docker_host, _transport_detail(exc)) from exc
+
+
+def _forget_client(endpoint: Endpoint) -> None:
+    with _clients_lock:
+        client = _clients.pop((os.getpid(), endpoint.docker_host), None)
+    if client is not None:
+        client.close()
 
 
 def _transport_detail(exc: BaseException) -> str:
