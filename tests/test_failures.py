@@ -11,8 +11,8 @@ import pytest
 import requests
 from django.test import override_settings
 
-from images_app.environments import sync_environments
 from images_app.engine.client import forget_clients
+from images_app.environments import sync_environments
 from tests.conftest import PASSWORD, REPO_ROOT, start_web_server
 
 SERVICES = str(REPO_ROOT / "scripts" / "services.sh")
