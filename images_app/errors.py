@@ -105,8 +105,26 @@ class SearchUnavailable(BerthError):
 
 
 class RegistryError(BerthError):
+    """A registry's HTTP API failed; `kind` says how, so pages can explain and choose a status."""
+
     http_status = 502
     title = "The registry refused the request"
+
+    UNREACHABLE = "unreachable"
+    UNAUTHORIZED = "unauthorized"
+    DENIED = "denied"
+    CATALOG_DISABLED = "catalog_disabled"
+    NOT_FOUND = "not_found"
+    TLS = "tls"
+    PROTOCOL = "protocol"
+    SECRET_UNREADABLE = "secret_unreadable"
+
+    _STATUS = {UNREACHABLE: 503, NOT_FOUND: 404}
+
+    def __init__(self, message: str, *, kind: str = PROTOCOL) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.http_status = self._STATUS.get(kind, 502)
 
 
 class BrokerUnavailable(BerthError):

@@ -28,7 +28,7 @@ def search_index(
             response = client._get(client._url("/images/search"), params=params)
             raw = client._result(response, json=True)
     except EngineError as exc:
-        raise SearchUnavailable(f"The image index did not answer: {exc.message}") from exc
+        raise SearchUnavailable(_unavailable_message(term, exc.message)) from exc
     return [
         SearchHit(
             name=item.get("name", ""),
@@ -39,3 +39,21 @@ def search_index(
         )
         for item in raw or ()
     ]
+
+
+def _unavailable_message(term: str, engine_message: str) -> str:
+    """Say in words why the index failed; the engine's own text follows for whoever debugs it."""
+    first, slash, _ = term.partition("/")
+    index = first if slash and ("." in first or ":" in first or first == "localhost") else "Docker Hub"
+    text = engine_message.lower()
+    if "no such host" in text or "lookup " in text or "temporary failure in name resolution" in text:
+        reason = "its name does not resolve: this machine may have no internet access"
+    elif "connection refused" in text:
+        reason = "the connection was refused: the index is down or not at that address"
+    elif "timeout" in text or "deadline exceeded" in text or "i/o timeout" in text:
+        reason = "it did not answer in time"
+    elif "x509" in text or "certificate" in text or "tls" in text:
+        reason = "its TLS certificate is not trusted by the engine"
+    else:
+        reason = "the engine could not get results from it"
+    return f"The image index ({index}) is not answering: {reason}. The engine said: {engine_message}"

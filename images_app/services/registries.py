@@ -1,0 +1,172 @@
+"""Registries the team pulls from: adding, changing, removing them (audited), and their credentials.
+
+Passwords and tokens are encrypted before they reach the database (images_app.crypto)
+and leave this module only toward a registry or the engine, for one request or one pull.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from images_app.crypto import SecretUnreadable, decrypt_secret, encrypt_secret
+from images_app.errors import RegistryError
+from images_app.models import Registry
+from images_app.references import BadReference, ImageReference, parse_reference
+from images_app.registry_client import RegistryTarget, parse_registry_url
+from images_app.services.audit import audit_record
+
+_DOCKER_HUB_HOSTS = {"docker.io", "index.docker.io", "registry-1.docker.io"}
+
+
+def registry_host(registry: Registry) -> str:
+    """ "host[:port]" as image references name this registry."""
+    return parse_registry_url(registry.url)[1]
+
+
+def registry_target(registry: Registry) -> RegistryTarget:
+    """Where and as whom to talk to the registry; raises RegistryError when the secret is unreadable."""
+    base_url, host = parse_registry_url(registry.url)
+    try:
+        password = decrypt_secret(registry.secret_encrypted)
+    except SecretUnreadable as exc:
+        raise RegistryError(str(exc), kind=RegistryError.SECRET_UNREADABLE) from None
+    return RegistryTarget(base_url=base_url, host=host, username=registry.username, password=password)
+
+
+def registry_auth(registry: Registry | None) -> dict[str, str] | None:
+    """The engine's auth config for one pull from this registry, or None when it has no credentials."""
+    if registry is None or not registry.username:
+        return None
+    target = registry_target(registry)
+    return {"username": target.username, "password": target.password, "serveraddress": target.host}
+
+
+def registry_for_reference(reference: str | ImageReference) -> Registry | None:
+    """The registered registry an image reference pulls from (by host), or None (Docker Hub, unknown)."""
+    if isinstance(reference, str):
+        try:
+            reference = parse_reference(reference)
+        except BadReference:
+            return None
+    host = (reference.registry or "").lower()
+    if not host or host in _DOCKER_HUB_HOSTS:
+        return None
+    return registry_for_host(host)
+
+
+def registry_for_host(host: str) -> Registry | None:
+    """The registered registry at "host[:port]", or None."""
+    host = host.lower()
+    for registry in Registry.objects.all():
+        try:
+            if registry_host(registry) == host:
+                return registry
+        except ValueError:
+            continue
+    return None
+
+
+def _public_fields(registry: Registry) -> dict[str, Any]:
+    # What the audit trail may keep: never the secret, only whether one is set.
+    return {"name": registry.name, "url": registry.url, "username": registry.username}
+
+
+def registry_create(
+    *, actor: Any, name: str, url: str, username: str = "", password: str = "", request: HttpRequest | None = None
+) -> Registry:
+    """Register a registry; the password or token is stored encrypted."""
+    with transaction.atomic():
+        registry = Registry.objects.create(
+            name=name,
+            url=url.strip(),
+            username=username.strip(),
+            secret_encrypted=encrypt_secret(password),
+            created_by=actor,
+        )
+        audit_record(
+            action="registry_added",
+            outcome="success",
+            actor=actor,
+            request=request,
+            target_reference=registry_host(registry),
+            parameters={**_public_fields(registry), "has_password": bool(password)},
+            message=f"Registry {registry.name} added",
+        )
+    return registry
+
+
+def registry_update(
+    *,
+    registry: Registry,
+    actor: Any,
+    name: str,
+    url: str,
+    username: str = "",
+    password: str = "",
+    clear_password: bool = False,
+    request: HttpRequest | None = None,
+) -> Registry:
+    """Change a registry. An empty password keeps the stored one unless clear_password says otherwise."""
+    before = _public_fields(registry)
+    registry.name = name
+    registry.url = url.strip()
+    registry.username = username.strip()
+    password_changed = False
+    if password:
+        registry.secret_encrypted = encrypt_secret(password)
+        password_changed = True
+    elif clear_password and registry.secret_encrypted:
+        registry.secret_encrypted = ""
+        password_changed = True
+    after = _public_fields(registry)
+    changed = sorted(key for key in after if after[key] != before[key])
+    if password_changed:
+        changed.append("password")
+    with transaction.atomic():
+        registry.save()
+        audit_record(
+            action="registry_changed",
+            outcome="success",
+            actor=actor,
+            request=request,
+            target_reference=registry_host(registry),
+            # Names of changed fields only: "password" as a value here says it changed, never what to.
+            parameters={**after, "changed_fields": changed},
+            message=f"Registry {registry.name} changed ({', '.join(changed) or 'nothing'})",
+        )
+    return registry
+
+
+def registry_delete(*, registry: Registry, actor: Any, request: HttpRequest | None = None) -> None:
+    """Forget a registry and its credentials; past pulls keep their history (their link becomes empty)."""
+    fields = _public_fields(registry)
+    try:
+        host = registry_host(registry)
+    except ValueError:
+        host = ""
+    with transaction.atomic():
+        registry.delete()
+        audit_record(
+            action="registry_removed",
+            outcome="success",
+            actor=actor,
+            request=request,
+            target_reference=host,
+            parameters=fields,
+            message=f"Registry {fields['name']} removed",
+        )
+
+
+def registry_denied(*, action: str, actor: Any, request: HttpRequest | None = None, name: str = "") -> None:
+    """Record that someone without the permission tried to change registries."""
+    audit_record(
+        action=action,
+        outcome="denied",
+        actor=actor,
+        request=request,
+        parameters={"name": name} if name else {},
+        message="Not allowed to manage registries",
+    )
