@@ -28,7 +28,13 @@ def registry_host(registry: Registry) -> str:
 
 def registry_target(registry: Registry) -> RegistryTarget:
     """Where and as whom to talk to the registry; raises RegistryError when the secret is unreadable."""
-    base_url, host = parse_registry_url(registry.url)
+    try:
+        base_url, host = parse_registry_url(registry.url)
+    except ValueError as exc:
+        raise RegistryError(
+            f"The stored address of registry {registry.name} is not valid ({exc}): an admin must correct it.",
+            kind=RegistryError.PROTOCOL,
+        ) from None
     try:
         password = decrypt_secret(registry.secret_encrypted)
     except SecretUnreadable as exc:
@@ -110,7 +116,8 @@ def registry_update(
     request: HttpRequest | None = None,
 ) -> Registry:
     """Change a registry. An empty password keeps the stored one unless clear_password says otherwise."""
-    before = _public_fields(registry)
+    # From the database: a bound ModelForm has already written the new values onto `registry`.
+    before = _public_fields(Registry.objects.get(pk=registry.pk))
     registry.name = name
     registry.url = url.strip()
     registry.username = username.strip()
