@@ -444,3 +444,13 @@ def test_a_reference_finds_its_registry_by_host(admin_user, registry_host):
     assert registry_for_reference("team/app:1") is None
     assert registry_for_reference("localhost:1/team/app") is None
     assert registry_for_reference("not a reference") is None
+
+
+def test_a_secret_that_no_longer_decrypts_says_so_on_the_page(viewer_client, admin_user, auth_registry_host):
+    registry = registry_create(actor=admin_user, name="private", url=auth_registry_host, username="u")
+    with override_settings(SECRET_KEY="the-key-of-another-installation"):
+        foreign = encrypt_secret(SECRET)
+    Registry.objects.filter(pk=registry.pk).update(secret_encrypted=foreign)
+    response = viewer_client.get(reverse("registry_browse", kwargs={"pk": registry.pk}))
+    assert response.status_code == 502
+    assert "cannot be decrypted" in response.content.decode()

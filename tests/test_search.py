@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,6 +13,7 @@ from django.urls import reverse
 
 from images_app import engine
 from images_app.models import Registry
+from images_app.services.registries import registry_create
 from tests.conftest import free_port
 from tests.support.fake_index import PlantedResult, start_fake_index
 
@@ -233,3 +235,19 @@ def test_viewers_get_no_pull_button(viewer_client, environment, index_registry):
     response = _search(viewer_client, index_registry, term="webserver")
     assert len(_rows(response)) == 3
     assert ">Pull</a>" not in response.content.decode()
+
+
+def test_a_registered_index_gets_its_registrys_credentials_through_the_engine(
+    viewer_client, environment, fake_index, admin_user
+):
+    registry = registry_create(
+        actor=admin_user, name="nexus", url=fake_index.host, username="robot", password="index-secret"
+    )
+    _search(viewer_client, registry, term="webserver")
+    expected = "Basic " + base64.b64encode(b"robot:index-secret").decode()
+    assert fake_index.authorizations == [expected]
+
+
+def test_an_anonymous_registered_index_gets_no_credentials(viewer_client, environment, index_registry, fake_index):
+    _search(viewer_client, index_registry, term="webserver")
+    assert fake_index.authorizations == [None]

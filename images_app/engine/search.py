@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import json
 
+from docker.auth import encode_header
+
 from images_app.engine.client import client_for, translate_errors
 from images_app.engine.types import Endpoint, SearchHit
 from images_app.errors import EngineError, SearchUnavailable
 
 
 def search_index(
-    endpoint: Endpoint, term: str, *, limit: int = 25, official_only: bool = False, min_stars: int = 0
+    endpoint: Endpoint,
+    term: str,
+    *,
+    limit: int = 25,
+    official_only: bool = False,
+    min_stars: int = 0,
+    auth: dict[str, str] | None = None,
 ) -> list[SearchHit]:
-    """`docker search [--filter is-official=true] [--filter stars=N] --limit N term`."""
+    """`docker search [--filter is-official=true] [--filter stars=N] --limit N term`.
+
+    `auth` ({"username", "password", "serveraddress"}) is passed to the engine, which sends it to the index.
+    """
     client = client_for(endpoint)
     filters: dict[str, list[str]] = {}
     if official_only:
@@ -25,7 +36,8 @@ def search_index(
     try:
         with translate_errors(endpoint, target=term):
             # The SDK's search() has no filters argument; the endpoint has.
-            response = client._get(client._url("/images/search"), params=params)
+            headers = {"X-Registry-Auth": encode_header(auth)} if auth else {}
+            response = client._get(client._url("/images/search"), params=params, headers=headers)
             raw = client._result(response, json=True)
     except EngineError as exc:
         raise SearchUnavailable(_unavailable_message(term, exc.message)) from exc

@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from images_app import engine
 from images_app.engine import Endpoint, SearchHit
+from images_app.models import Registry
 from images_app.references import BadReference, parse_reference
+from images_app.services.registries import registry_auth
 
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 _CACHE_PREFIX = "berth:search:v1:"
@@ -70,6 +72,14 @@ def _pull_reference(hit: SearchHit, query: SearchQuery) -> str | None:
         return None
 
 
+def _index_auth(query: SearchQuery) -> dict[str, str] | None:
+    """The registered registry's credentials, for indexes that want them (Nexus, Artifactory)."""
+    if query.registry_id is None:
+        return None
+    registry = Registry.objects.filter(pk=query.registry_id).first()
+    return registry_auth(registry)
+
+
 def search_images(*, environment: Endpoint, query: SearchQuery, refresh: bool = False) -> SearchResults:
     """Ask the engine's index (or the cache); raises SearchUnavailable when the index does not answer."""
     seconds = settings.BERTH_SEARCH_CACHE_SECONDS
@@ -85,6 +95,7 @@ def search_images(*, environment: Endpoint, query: SearchQuery, refresh: bool = 
             limit=query.limit,
             official_only=query.official_only,
             min_stars=query.min_stars,
+            auth=_index_auth(query),
         )
         fetched_at = timezone.now()
         from_cache = False

@@ -39,6 +39,7 @@ class FakeIndex:
 
     results: list[PlantedResult] = field(default_factory=list)
     queries: list[dict[str, str]] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)  # the Authorization header of each search
     server: ThreadingHTTPServer | None = None
     thread: threading.Thread | None = None
 
@@ -90,6 +91,7 @@ class FakeIndex:
                 if url.path == "/v1/search":
                     params = {k: v[0] for k, v in parse_qs(url.query).items()}
                     index.queries.append(params)
+                    index.authorizations.append(self.headers.get("Authorization"))
                     query = params.get("q", "")
                     limit = int(params.get("n", "25") or 25)
                     found = index.matching(query)
