@@ -118,8 +118,9 @@ class RegistryError(BerthError):
     TLS = "tls"
     PROTOCOL = "protocol"
     SECRET_UNREADABLE = "secret_unreadable"
+    MISMATCH = "mismatch"  # credentials asked for a reference on another host
 
-    _STATUS = {UNREACHABLE: 503, NOT_FOUND: 404}
+    _STATUS = {UNREACHABLE: 503, NOT_FOUND: 404, MISMATCH: 400}
 
     def __init__(self, message: str, *, kind: str = PROTOCOL) -> None:
         super().__init__(message)

@@ -14,10 +14,15 @@ from django.urls import reverse
 
 from images_app import engine
 from images_app.crypto import SecretUnreadable, decrypt_secret, encrypt_secret
-from images_app.errors import EngineError
+from images_app.errors import EngineError, RegistryError
 from images_app.models import AuditEvent, Registry
 from images_app.selectors import registries as registry_selectors
-from images_app.services.registries import registry_auth, registry_create, registry_for_reference
+from images_app.services.registries import (
+    registry_auth,
+    registry_auth_for_pull,
+    registry_create,
+    registry_for_reference,
+)
 from tests.conftest import free_port
 from tests.support.fake_registry import FakeRegistry
 
@@ -441,7 +446,7 @@ def test_registry_auth_names_the_host_the_engine_pulls_from(admin_user):
 def test_a_reference_finds_its_registry_by_host(admin_user, registry_host):
     registry = registry_create(actor=admin_user, name="plain", url=f"http://{registry_host}/")
     assert registry_for_reference(f"{registry_host}/team/app:1") == registry
-    assert registry_for_reference("team/app:1") is None
+    assert registry_for_reference("team/app:1") is None  # Docker Hub, not registered here
     assert registry_for_reference("localhost:1/team/app") is None
     assert registry_for_reference("not a reference") is None
 
@@ -454,3 +459,32 @@ def test_a_secret_that_no_longer_decrypts_says_so_on_the_page(viewer_client, adm
     response = viewer_client.get(reverse("registry_browse", kwargs={"pk": registry.pk}))
     assert response.status_code == 502
     assert "cannot be decrypted" in response.content.decode()
+
+
+def test_credentials_never_go_with_a_reference_on_another_host(admin_user, registry_host):
+    registry = registry_create(actor=admin_user, name="private", url=registry_host, username="u", password=SECRET)
+    assert registry_auth_for_pull(f"{registry_host}/team/app:1", registry)["password"] == SECRET
+    with pytest.raises(RegistryError, match="credentials are only sent to") as caught:
+        registry_auth_for_pull("elsewhere.example.com/team/app:1", registry)
+    assert caught.value.http_status == 400
+    with pytest.raises(RegistryError):
+        registry_auth_for_pull("team/app:1", registry)  # Docker Hub
+
+
+def test_without_a_registry_the_references_host_picks_the_credentials(admin_user, registry_host):
+    registry_create(actor=admin_user, name="private", url=registry_host, username="u", password=SECRET)
+    assert registry_auth_for_pull(f"{registry_host}/team/app")["password"] == SECRET
+    assert registry_auth_for_pull("team/app") is None
+
+
+def test_docker_hub_credentials_go_with_docker_hub_references(admin_user):
+    hub = registry_create(
+        actor=admin_user, name="hub", url="https://registry-1.docker.io", username="me", password=SECRET
+    )
+    assert registry_for_reference("ubuntu:22.04") == hub
+    assert registry_for_reference("docker.io/library/ubuntu") == hub
+    assert registry_auth_for_pull("bitnami/redis") == {
+        "username": "me",
+        "password": SECRET,
+        "serveraddress": "https://index.docker.io/v1/",
+    }

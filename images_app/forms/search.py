@@ -79,9 +79,12 @@ class SearchForm(forms.Form):
                 self.add_error("term", f"The term names {first} but the index chosen is {registry.name}.")
                 return data
             registry = named
+        index_host = registry_host(registry) if registry is not None else None
+        if index_host in DOCKER_HUB_HOSTS:
+            index_host = None  # Docker Hub registered for its credentials: the engine's default index
         data["query"] = SearchQuery(
             term=term,
-            index_host=registry_host(registry) if registry is not None else None,
+            index_host=index_host,
             registry_id=registry.pk if registry is not None else None,
             official_only=bool(data.get("official")),
             min_stars=data.get("min_stars") or 0,

@@ -19,10 +19,20 @@ from images_app.registry_client import RegistryTarget, parse_registry_url
 from images_app.services.audit import audit_record
 
 _DOCKER_HUB_HOSTS = {"docker.io", "index.docker.io", "registry-1.docker.io"}
+# The engine keys Docker Hub credentials by this address (as `docker login` stores them).
+DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
+
+
+def _serves(host: str, reference: ImageReference) -> bool:
+    """Whether a registry at `host` is the one the engine pulls `reference` from."""
+    wanted = (reference.registry or "docker.io").lower()
+    if host in _DOCKER_HUB_HOSTS:
+        return wanted in _DOCKER_HUB_HOSTS
+    return wanted == host
 
 
 def registry_host(registry: Registry) -> str:
-    """ "host[:port]" as image references name this registry."""
+    """The registry's host[:port], as image references name it."""
     return parse_registry_url(registry.url)[1]
 
 
@@ -47,20 +57,44 @@ def registry_auth(registry: Registry | None) -> dict[str, str] | None:
     if registry is None or not registry.username:
         return None
     target = registry_target(registry)
-    return {"username": target.username, "password": target.password, "serveraddress": target.host}
+    server = DOCKER_HUB_SERVER if target.host in _DOCKER_HUB_HOSTS else target.host
+    return {"username": target.username, "password": target.password, "serveraddress": server}
+
+
+def registry_auth_for_pull(reference: str | ImageReference, registry: Registry | None = None) -> dict[str, str] | None:
+    """Credentials for pulling `reference`: from `registry` if given, else the one registered for its host.
+
+    The engine sends X-Registry-Auth to whatever host the reference names, so a registry's
+    credentials go only with references on that registry's host (RegistryError otherwise):
+    `?reference=elsewhere.example/x&registry=<id>` must not hand the password to elsewhere.example.
+    """
+    if isinstance(reference, str):
+        reference = parse_reference(reference)
+    if registry is None:
+        return registry_auth(registry_for_reference(reference))
+    host = registry_target(registry).host
+    if not _serves(host, reference):
+        raise RegistryError(
+            f"{reference} is not on registry {registry.name} ({host}): its credentials are only sent to {host}.",
+            kind=RegistryError.MISMATCH,
+        )
+    return registry_auth(registry)
 
 
 def registry_for_reference(reference: str | ImageReference) -> Registry | None:
-    """The registered registry an image reference pulls from (by host), or None (Docker Hub, unknown)."""
+    """The registered registry an image reference pulls from (by host, Docker Hub included), or None."""
     if isinstance(reference, str):
         try:
             reference = parse_reference(reference)
         except BadReference:
             return None
-    host = (reference.registry or "").lower()
-    if not host or host in _DOCKER_HUB_HOSTS:
-        return None
-    return registry_for_host(host)
+    for registry in Registry.objects.all():
+        try:
+            if _serves(registry_host(registry), reference):
+                return registry
+        except ValueError:
+            continue  # a stored address that no longer parses names no host to match
+    return None
 
 
 def registry_for_host(host: str) -> Registry | None:
