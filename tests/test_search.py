@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,7 +13,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from images_app import engine
-from images_app.models import Registry
+from images_app.models import Environment, Registry
 from images_app.services.registries import registry_create
 from tests.conftest import free_port
 from tests.support.fake_index import PlantedResult, start_fake_index
@@ -251,3 +252,20 @@ def test_a_registered_index_gets_its_registrys_credentials_through_the_engine(
 def test_an_anonymous_registered_index_gets_no_credentials(viewer_client, environment, index_registry, fake_index):
     _search(viewer_client, index_registry, term="webserver")
     assert fake_index.authorizations == [None]
+
+
+@override_settings(BERTH_SEARCH_TIMEOUT=1)
+def test_a_slow_index_gets_a_clear_message_not_a_hanging_page(viewer_client, environment, index_registry, fake_index):
+    fake_index.delay_seconds = 4
+    started = time.monotonic()
+    response = _search(viewer_client, index_registry, term="webserver")
+    assert time.monotonic() - started < 3.5
+    assert response.status_code == 503
+    assert f"The image index ({fake_index.host}) did not answer within 1 s" in unescape(response.content.decode())
+
+
+def test_an_engine_that_is_down_is_a_503_page_not_a_500(viewer_client, db, tmp_path):
+    Environment.objects.create(name="gone", docker_host=f"unix://{tmp_path}/no-such.sock")
+    response = viewer_client.get("/env/gone/search/", {"term": "webserver"})
+    assert response.status_code == 503
+    assert "The Docker Engine is not answering" in unescape(response.content.decode())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import requests
+from django.conf import settings
 from docker.auth import encode_header
 
 from images_app.engine.client import client_for, translate_errors
@@ -37,7 +39,16 @@ def search_index(
         with translate_errors(endpoint, target=term):
             # The SDK's search() has no filters argument; the endpoint has.
             headers = {"X-Registry-Auth": encode_header(auth)} if auth else {}
-            response = client._get(client._url("/images/search"), params=params, headers=headers)
+            timeout = settings.BERTH_SEARCH_TIMEOUT
+            try:
+                response = client._get(client._url("/images/search"), params=params, headers=headers, timeout=timeout)
+            except requests.exceptions.ReadTimeout as exc:
+                # The engine took the request (the socket answered) but waits on the index:
+                # the index is slow, not the engine, and the page must not hang for it.
+                raise SearchUnavailable(
+                    f"The image index ({_index_name(term)}) did not answer within {timeout} s. "
+                    "Try again later or narrow the search."
+                ) from exc
             raw = client._result(response, json=True)
     except EngineError as exc:
         raise SearchUnavailable(_unavailable_message(term, exc.message)) from exc
@@ -55,8 +66,7 @@ def search_index(
 
 def _unavailable_message(term: str, engine_message: str) -> str:
     """Say in words why the index failed; the engine's own text follows for whoever debugs it."""
-    first, slash, _ = term.partition("/")
-    index = first if slash and ("." in first or ":" in first or first == "localhost") else "Docker Hub"
+    index = _index_name(term)
     text = engine_message.lower()
     if "no such host" in text or "lookup " in text or "temporary failure in name resolution" in text:
         reason = "its name does not resolve: this machine may have no internet access"
@@ -69,3 +79,8 @@ def _unavailable_message(term: str, engine_message: str) -> str:
     else:
         reason = "the engine could not get results from it"
     return f"The image index ({index}) is not answering: {reason}. The engine said: {engine_message}"
+
+
+def _index_name(term: str) -> str:
+    first, slash, _ = term.partition("/")
+    return first if slash and ("." in first or ":" in first or first == "localhost") else "Docker Hub"

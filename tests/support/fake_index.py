@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -40,6 +41,7 @@ class FakeIndex:
     results: list[PlantedResult] = field(default_factory=list)
     queries: list[dict[str, str]] = field(default_factory=list)
     authorizations: list[str | None] = field(default_factory=list)  # the Authorization header of each search
+    delay_seconds: float = 0  # answer searches this late (a slow index)
     server: ThreadingHTTPServer | None = None
     thread: threading.Thread | None = None
 
@@ -92,6 +94,8 @@ class FakeIndex:
                     params = {k: v[0] for k, v in parse_qs(url.query).items()}
                     index.queries.append(params)
                     index.authorizations.append(self.headers.get("Authorization"))
+                    if index.delay_seconds:
+                        time.sleep(index.delay_seconds)
                     query = params.get("q", "")
                     limit = int(params.get("n", "25") or 25)
                     found = index.matching(query)
