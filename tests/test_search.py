@@ -148,8 +148,10 @@ def test_the_same_search_again_comes_from_the_cache_and_says_so(viewer_client, e
     first = _search(viewer_client, index_registry, term="webserver")
     assert "From cache" not in first.content.decode()
 
+    before = engine.api_request_count()
     second = _search(viewer_client, index_registry, term="webserver")
 
+    assert engine.api_request_count() == before  # the engine was not asked at all
     assert fake_index.search_count() == 1
     assert _rows(second) == _rows(first)
     html = second.content.decode()
