@@ -175,6 +175,10 @@ BERTH_ALLOW_SELF_APPROVAL = env_bool("BERTH_ALLOW_SELF_APPROVAL", False)
 BERTH_REQUEST_EXPIRY_HOURS = env_int("BERTH_REQUEST_EXPIRY_HOURS", 72, minimum=1)
 BERTH_PULL_STALE_SECONDS = env_int("BERTH_PULL_STALE_SECONDS", 90, minimum=2)
 BERTH_SEARCH_CACHE_SECONDS = env_int("BERTH_SEARCH_CACHE_SECONDS", 300, minimum=0)
+# Seconds a search may wait on the engine, which waits on the remote index.
+BERTH_SEARCH_TIMEOUT = env_int("BERTH_SEARCH_TIMEOUT", 20, minimum=1)
+# Seconds to wait for a registry's HTTP API (browsing catalogs and tags).
+BERTH_REGISTRY_TIMEOUT = env_int("BERTH_REGISTRY_TIMEOUT", 15, minimum=1)
 BERTH_AUDIT_RETENTION_DAYS = env_int("BERTH_AUDIT_RETENTION_DAYS", 365, minimum=1)
 BERTH_PAGE_SIZE = env_int("BERTH_PAGE_SIZE", 50, minimum=5)
 # Key for secrets stored at rest (registry passwords); derived from SECRET_KEY when unset.

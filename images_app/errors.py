@@ -105,8 +105,36 @@ class SearchUnavailable(BerthError):
 
 
 class RegistryError(BerthError):
+    """A registry's HTTP API failed; `kind` says how, so pages can explain and choose a status."""
+
     http_status = 502
     title = "The registry refused the request"
+
+    UNREACHABLE = "unreachable"
+    UNAUTHORIZED = "unauthorized"
+    DENIED = "denied"
+    CATALOG_DISABLED = "catalog_disabled"
+    NOT_FOUND = "not_found"
+    TLS = "tls"
+    PROTOCOL = "protocol"
+    SECRET_UNREADABLE = "secret_unreadable"
+    MISMATCH = "mismatch"  # credentials asked for a reference on another host
+
+    _STATUS = {UNREACHABLE: 503, NOT_FOUND: 404, MISMATCH: 400}
+    _TITLES = {
+        UNREACHABLE: "The registry is not answering",
+        UNAUTHORIZED: "The registry wants other credentials",
+        CATALOG_DISABLED: "The registry does not list its repositories",
+        NOT_FOUND: "Not found in the registry",
+        TLS: "No secure connection to the registry",
+        SECRET_UNREADABLE: "The stored password cannot be read",
+    }
+
+    def __init__(self, message: str, *, kind: str = PROTOCOL) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.http_status = self._STATUS.get(kind, 502)
+        self.title = self._TITLES.get(kind, self.title)
 
 
 class BrokerUnavailable(BerthError):

@@ -1,0 +1,1 @@
+"""Forms by area (search, registries): input validation with messages a person understands."""
