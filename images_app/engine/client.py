@@ -15,7 +15,8 @@ from images_app.engine.types import Endpoint
 from images_app.errors import EngineError, EngineUnavailable, ImageNotFound
 
 _clients: dict[tuple[int, str], docker.APIClient] = {}
-_clients_lock = threading.Lock()
+# Re-entrant: a failed client construction (under the lock) evicts through the same lock.
+_clients_lock = threading.RLock()
 _request_count = 0
 _count_lock = threading.Lock()
 

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from images_app.errors import RegistryError
 from images_app.forms.registries import RegistryForm
@@ -44,6 +44,7 @@ def _host(registry: Registry) -> str:
         return ""
 
 
+@require_safe
 def registry_list(request: HttpRequest) -> HttpResponse:
     return render(request, "registries/list.html", {"rows": registries_for_list()})
 
@@ -103,6 +104,7 @@ def registry_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "registries/confirm_delete.html", {"registry": registry})
 
 
+@require_safe
 def registry_browse(request: HttpRequest, pk: int) -> HttpResponse:
     registry = get_object_or_404(Registry, pk=pk)
     repository = request.GET.get("repository", "").strip().strip("/")
@@ -120,6 +122,7 @@ def registry_browse(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "registries/browse.html", context, status=status)
 
 
+@require_safe
 def registry_tags(request: HttpRequest, pk: int, repository: str) -> HttpResponse:
     registry = get_object_or_404(Registry, pk=pk)
     context: dict[str, object] = {"registry": registry, "host": _host(registry), "repository": repository}

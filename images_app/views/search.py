@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from images_app.environments import environment_get
 from images_app.errors import SearchUnavailable
@@ -11,6 +12,7 @@ from images_app.forms.search import SearchForm
 from images_app.selectors.search import search_images
 
 
+@require_safe
 def search(request: HttpRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
     form = SearchForm(request.GET if "term" in request.GET else None)
