@@ -105,6 +105,14 @@ def publish_quietly(job_id: int, message: dict[str, Any], snapshot: dict[str, An
         return False
 
 
+def forget(job_id: int) -> None:
+    """Drop what Redis holds for a job id (a database reset may hand the id out again)."""
+    try:
+        redis_client().delete(seq_key(job_id), snapshot_key(job_id), cancel_key(job_id))
+    except redis.RedisError as exc:
+        logger.warning("Could not clear Redis keys of pull %s: %s", job_id, exc)
+
+
 def read_snapshot(job_id: int) -> dict[str, Any] | None:
     try:
         raw = redis_client().get(snapshot_key(job_id))

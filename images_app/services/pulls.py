@@ -158,12 +158,13 @@ def _enqueue(job: PullJob) -> None:
     from config.celery import app
     from images_app.tasks.pulls import pull_run
 
+    pull_stream.forget(job.pk)
     try:
         # The URL is read now (not at import), and neither kombu nor the socket may wait long:
         # kombu's default keeps reconnecting for broker_connection_timeout, a 503 beats a hang.
         fail_fast = {"max_retries": 0, "socket_connect_timeout": 2, "socket_timeout": 3}
         with app.connection_for_write(settings.CELERY_BROKER_URL, transport_options=fail_fast) as conn:
-            pull_run.apply_async(args=[job.pk], connection=conn, retry=False)
+            pull_run.apply_async(args=[job.pk], connection=conn, retry=False, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
     except Exception as exc:  # noqa: BLE001  (kombu/redis/socket errors all mean "not queued")
         message = f"The job queue (Redis) did not accept the pull: {exc}"
         _finish(job, Status.FAILED, from_statuses=(Status.QUEUED,), error=message, actor=job.requested_by)
