@@ -163,7 +163,11 @@ async def sse_stream(
             yield _sse(snapshot, "snapshot")
             yield _sse({"reason": "live progress unavailable"}, "unavailable")
             return
-        snapshot = json.loads(raw) if raw else await fallback_snapshot()
+        snapshot = json.loads(raw) if raw else None
+        if snapshot is None or snapshot.get("status") not in ("queued", "running"):
+            # No live state, or an ended one while the database says active: a leftover
+            # from a previous use of this job id (a reset database) must not end the stream.
+            snapshot = await fallback_snapshot()
         last_seq = int(snapshot.get("seq") or 0)
         yield _sse(snapshot, "snapshot")
         if snapshot.get("status") not in ("queued", "running"):
