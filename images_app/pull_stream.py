@@ -186,14 +186,17 @@ async def sse_stream(
                 # A comment line: keeps proxies from closing an idle stream.
                 yield ": keepalive\n\n"
                 continue
-            data = json.loads(message["data"])
-            if int(data.get("seq") or 0) <= last_seq:
+            raw = message["data"].decode() if isinstance(message["data"], bytes) else message["data"]
+            data = json.loads(raw)
+            seq = int(data.get("seq") or 0)
+            if seq <= last_seq:
                 continue  # already part of the snapshot this viewer got
-            last_seq = int(data["seq"])
-            if data.get("type") == "end":
-                yield _sse(data, "end")
+            last_seq = seq
+            # Relayed as published (one line of JSON): no re-encoding per viewer.
+            kind = "end" if data.get("type") == "end" else "progress"
+            yield f"id: {seq}\nevent: {kind}\ndata: {raw}\n\n"
+            if kind == "end":
                 return
-            yield _sse(data, "progress")
     finally:
         # Shielded: on a disconnect this runs inside a cancelled task.
         await asyncio.shield(_release(pubsub, client))
