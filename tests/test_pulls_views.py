@@ -228,3 +228,25 @@ def test_jobs_page_lists_running_and_recent_pulls(operator, viewer_client, envir
     response = viewer_client.get(reverse("pull_list", kwargs={"env": "local"}))
     assert [job.pk for job in response.context["running"]] == [running.pk]
     assert {job.pk for job in response.context["recent"]} == {running.pk, done.pk}
+
+
+def test_registry_choice_applies_its_host_to_a_bare_reference(operator, operator_client, admin_user, environment):
+    from images_app.models import Registry
+
+    registry = Registry.objects.create(name="private", url="http://localhost:5999/", created_by=admin_user)
+    response = operator_client.get(CREATE_URL)
+    assert 'name="registry"' in response.content.decode()
+    response = operator_client.post(CREATE_URL, {"reference": "team/app:v3", "registry": registry.pk})
+    assert response.status_code == 302
+    job = PullJob.objects.get()
+    assert (job.reference, job.registry) == ("localhost:5999/team/app:v3", registry)
+
+
+def test_registry_credentials_are_never_sent_to_another_registry(operator_client, admin_user, environment):
+    from images_app.models import Registry
+
+    registry = Registry.objects.create(name="private", url="localhost:5999", created_by=admin_user)
+    response = operator_client.post(CREATE_URL, {"reference": "ghcr.io/team/app:v3", "registry": registry.pk})
+    assert response.status_code == 400
+    assert "not on private" in " ".join(response.context["form"].errors["registry"])
+    assert not PullJob.objects.exists()

@@ -283,3 +283,64 @@ def test_stream_requires_login(live_url, operator, environment):
     response = requests.get(events_url(live_url, job.pk), allow_redirects=False, timeout=10)
     assert response.status_code == 302
     assert "/login/" in response.headers["Location"]
+
+
+def test_worker_start_sweeps_jobs_its_predecessor_abandoned(process_dir, operator, environment):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = timezone.now() - timedelta(minutes=5)
+    job = PullJob.objects.create(
+        environment=environment,
+        reference="localhost:5000/abandoned:v1",
+        requested_by=operator,
+        status="running",
+        started_at=old,
+        heartbeat_at=old,
+    )
+    worker = start_worker(process_dir, {"BERTH_QUEUE": f"sweep-{secrets.token_hex(4)}"}, name="fresh")
+    try:
+        job = wait_for_job(job.pk, FINISHED, 20)
+    finally:
+        worker.stop()
+    assert job.status == "failed"
+    assert "worker stopped responding" in job.error_message
+
+
+def test_pull_with_a_registry_sends_its_credentials_for_that_pull(
+    monkeypatch, operator, admin_user, environment, images, docker_api, unique_name
+):
+    import sys
+    import types
+
+    from images_app.models import Registry
+    from images_app.services.pulls import pull_execute
+
+    host = os.environ["BERTH_TEST_AUTH_REGISTRY"]
+    credentials = {
+        "username": os.environ["BERTH_TEST_AUTH_REGISTRY_USER"],
+        "password": os.environ["BERTH_TEST_AUTH_REGISTRY_PASSWORD"],
+    }
+    name = unique_name("private")
+    image_id = images.build(f"{host}/{name}:v1", layers=[1000])
+    for chunk in docker_api.push(f"{host}/{name}", tag="v1", stream=True, decode=True, auth_config=credentials):
+        assert "error" not in chunk, chunk
+    docker_api.remove_image(image_id, force=True)
+    # The registries area owns reading stored secrets; this stands in for its `registry_auth`.
+    registries = types.ModuleType("images_app.services.registries")
+    registries.registry_auth = lambda registry: credentials if registry.url == host else None
+    monkeypatch.setitem(sys.modules, "images_app.services.registries", registries)
+    registry = Registry.objects.create(
+        name="private", url=host, username=credentials["username"], created_by=admin_user
+    )
+
+    # Run in this process (where the stand-in lives), through the same service the task calls.
+    job = PullJob.objects.create(
+        environment=environment, reference=f"{host}/{name}:v1", registry=registry, requested_by=operator
+    )
+    pull_stream.forget(job.pk)
+    job = pull_execute(job.pk)
+
+    assert job.status == "succeeded", job.error_message
+    assert docker_api.inspect_image(f"{host}/{name}:v1")["Id"] == image_id
