@@ -20,6 +20,7 @@ import io
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -282,6 +283,7 @@ def main() -> int:
     api = docker.APIClient(base_url=docker_host, version="auto", timeout=300)
     children: list[Child] = []
     reference = ""
+    finished = False
     try:
         port = _free_port()
         web = Child(
@@ -355,12 +357,15 @@ def main() -> int:
             f"({min(counts)}-{max(counts)} events each): p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {worst:.1f} ms "
             f"(target p95 <= {P95_TARGET_MS:.0f} ms) {verdict}"
         )
+        finished = True
         return 0
     finally:
         for child in reversed(children):
             child.stop()
         if reference:
             remove_quietly(api, reference)
+        if finished:
+            shutil.rmtree(workdir, ignore_errors=True)  # kept after a failure, for its logs
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -88,8 +89,10 @@ def test_redis_down_at_submit_gives_503_and_leaves_no_job(operator_client, envir
 def test_enqueue_refused_after_commit_fails_the_job_with_the_reason(operator, environment):
     job = make_job(environment, operator)
     url = closed_redis_url()
+    started = time.monotonic()
     with override_settings(CELERY_BROKER_URL=url, REDIS_URL=url), pytest.raises(BrokerUnavailable):
         pull_services._enqueue(job)
+    assert time.monotonic() - started < 2, "publishing must fail fast, not keep reconnecting"
     job.refresh_from_db()
     assert job.status == PullJob.Status.FAILED
     assert "did not accept" in job.error_message

@@ -15,14 +15,16 @@ def pulls_running(environment: Environment) -> QuerySet[PullJob]:
     """Queued and running pulls of an environment, oldest first (the images list shows them)."""
     return (
         PullJob.objects.filter(environment=environment, status__in=PullJob.ACTIVE)
-        .select_related("requested_by")
+        .select_related("requested_by", "environment")
         .order_by("created_at")
     )
 
 
 def pulls_recent(environment: Environment, *, limit: int = 50) -> QuerySet[PullJob]:
     return (
-        PullJob.objects.filter(environment=environment).select_related("requested_by").order_by("-created_at")[:limit]
+        PullJob.objects.filter(environment=environment)
+        .select_related("requested_by", "environment")
+        .order_by("-created_at")[:limit]
     )
 
 
