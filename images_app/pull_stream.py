@@ -175,9 +175,13 @@ async def sse_stream(
             return
 
         deadline = time.monotonic() + max_seconds
+        last_sent = time.monotonic()
         while time.monotonic() < deadline:
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=keepalive)
             if message is None:
+                if time.monotonic() - last_sent < keepalive:
+                    continue  # the subscription's own confirmation, not silence
+                last_sent = time.monotonic()
                 if await job_finished():
                     snapshot = await fallback_snapshot()
                     yield _sse(snapshot, "snapshot")
@@ -192,6 +196,7 @@ async def sse_stream(
             if seq <= last_seq:
                 continue  # already part of the snapshot this viewer got
             last_seq = seq
+            last_sent = time.monotonic()
             # Relayed as published (one line of JSON): no re-encoding per viewer.
             kind = "end" if data.get("type") == "end" else "progress"
             yield f"id: {seq}\nevent: {kind}\ndata: {raw}\n\n"

@@ -267,7 +267,8 @@ def test_closing_the_stream_releases_its_redis_subscription(live_url, operator, 
     session = login_session(live_url, viewer.username)
 
     response = session.get(events_url(live_url, job.pk), stream=True, timeout=(5, 20))
-    first = next(sse_events(response))
+    events = sse_events(response)  # kept referenced: dropping it would close the connection already
+    first = next(events)
     assert first[0] == "snapshot" and first[1]["status"] == "queued"
     assert client.pubsub_numsub(channel) == [(channel.encode(), 1)]
 
