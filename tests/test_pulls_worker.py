@@ -345,3 +345,20 @@ def test_pull_with_a_registry_sends_its_credentials_for_that_pull(
 
     assert job.status == "succeeded", job.error_message
     assert docker_api.inspect_image(f"{host}/{name}:v1")["Id"] == image_id
+
+
+def test_error_inside_the_engines_stream_fails_the_pull(
+    celery_worker_process, operator, environment, images, docker_api, registry_host, unique_name
+):
+    # The engine answers 200, streams progress, then reports the bad layer in the stream itself.
+    corrupting = SlowRegistry(registry_host, 50 * MB, corrupt=True)
+    try:
+        name = unique_name("corrupt")
+        push_image(images, docker_api, registry_host, name, layers=[200_000])
+        job, _ = pull_start(user=operator, environment=environment, reference=f"{corrupting.host}/{name}:v1")
+        job = wait_for_job(job.pk, FINISHED, 60)
+    finally:
+        corrupting.close()
+    assert job.status == "failed"
+    assert "verification failed" in job.error_message or "digest" in job.error_message, job.error_message
+    assert job.progress["layers"], "progress streamed before the error is kept"

@@ -398,9 +398,7 @@ def pull_execute(job_id: int) -> PullJob | None:
             if time.monotonic() - last_persist >= PERSIST_SECONDS:
                 last_persist = time.monotonic()
                 _persist(job, progress)
-        separator = "@" if ref.digest else ":"
-        image = engine.inspect_image(job.environment, f"{repository}{separator}{tag}")
-        _finish(job, Status.SUCCEEDED, actor=job.requested_by, progress=progress, image_id=image.id)
+        _finish(job, Status.SUCCEEDED, actor=job.requested_by, progress=progress, image_id=_image_id(job, ref))
     except PullCancelled:
         _finish(job, Status.CANCELLED, error="Cancelled on request while pulling", progress=progress)
     except (PullFailed, BerthError) as exc:
@@ -412,6 +410,17 @@ def pull_execute(job_id: int) -> PullJob | None:
         heartbeat.stop()
     job.refresh_from_db()
     return job
+
+
+def _image_id(job: PullJob, ref: ImageReference) -> str:
+    """The pulled image's ID; the pull stands even if the image vanished right after it."""
+    repository, tag = ref.pull_args()
+    separator = "@" if ref.digest else ":"
+    try:
+        return engine.inspect_image(job.environment, f"{repository}{separator}{tag}").id
+    except BerthError as exc:
+        logger.warning("Pulled %s but could not inspect it: %s", job.reference, exc.message)
+        return ""
 
 
 def _publish_progress(job: PullJob, progress: PullProgress, layer: Any, received: float) -> bool:

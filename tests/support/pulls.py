@@ -33,6 +33,7 @@ class _ThrottlingHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
     upstream = ""
     bytes_per_second = 0
+    corrupt = False
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
@@ -53,7 +54,12 @@ class _ThrottlingHandler(BaseHTTPRequestHandler):
             return
         slow = "/blobs/" in self.path
         try:
+            first = True
             while chunk := upstream.read(64 * 1024):
+                if slow and self.corrupt and first and len(chunk) > 1:
+                    # Flip one byte of every blob: the engine's digest check must catch it.
+                    chunk = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
+                first = False
                 self.wfile.write(chunk)
                 if slow:
                     time.sleep(len(chunk) / self.bytes_per_second)
@@ -73,8 +79,9 @@ class SlowRegistry:
     whatever the machine's speed.
     """
 
-    def __init__(self, upstream: str, bytes_per_second: int) -> None:
-        handler = type("Handler", (_ThrottlingHandler,), {"upstream": upstream, "bytes_per_second": bytes_per_second})
+    def __init__(self, upstream: str, bytes_per_second: int, *, corrupt: bool = False) -> None:
+        attributes = {"upstream": upstream, "bytes_per_second": bytes_per_second, "corrupt": corrupt}
+        handler = type("Handler", (_ThrottlingHandler,), attributes)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.host = f"localhost:{self.server.server_address[1]}"
