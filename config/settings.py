@@ -207,6 +207,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("BERTH_VISIBILI
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_ALWAYS_EAGER = False
+# The queue Berth's jobs go to and its workers read: several Berths can share one Redis.
+CELERY_TASK_DEFAULT_QUEUE = env("BERTH_QUEUE", "celery")
 
 LOGGING = {
     "version": 1,

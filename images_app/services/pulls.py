@@ -1,0 +1,451 @@
+"""Pulls: asked for on the web, run by a Celery worker, watched live.
+
+State first, as everywhere in Berth: the PullJob row moves through its
+TRANSITIONS with conditional UPDATEs (a redelivered task or a double click
+changes nothing twice), the worker heartbeats, and a sweep fails jobs whose
+worker died, so no job stays "running" forever.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.utils import timezone
+
+from images_app import engine, pull_stream
+from images_app.engine.pulls import PullCancelled
+from images_app.errors import (
+    BerthError,
+    BrokerUnavailable,
+    EngineUnavailable,
+    ImageNotFound,
+    PullFailed,
+    ReadOnlyMode,
+)
+from images_app.models import Environment, PullJob, Registry
+from images_app.pull_progress import PullProgress
+from images_app.references import ImageReference, parse_reference
+from images_app.services.audit import audit_record
+
+logger = logging.getLogger(__name__)
+
+Status = PullJob.Status
+
+HEARTBEAT_SECONDS = 2.0
+# The database copy of the progress is for pages opened after Redis lost it: once a second is plenty.
+PERSIST_SECONDS = 1.0
+# A redelivered job whose heartbeat is this old has no live worker: the new delivery takes it over.
+TAKEOVER_SECONDS = 3 * HEARTBEAT_SECONDS
+MAX_ATTEMPTS = 3
+STALE_MESSAGE = "The worker stopped responding (no heartbeat for {seconds} s): the pull was abandoned."
+
+
+# --- asking for a pull ---------------------------------------------------------
+
+
+def broker_check() -> None:
+    """Raise BrokerUnavailable unless Redis answers within a second."""
+    url = settings.CELERY_BROKER_URL
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        raise BrokerUnavailable(f"The job queue (Redis) is not answering, so the pull was not queued: {exc}") from exc
+    finally:
+        client.close()
+
+
+def _active_job(environment: Environment, reference: str) -> PullJob | None:
+    return PullJob.objects.filter(environment=environment, reference=reference, status__in=PullJob.ACTIVE).first()
+
+
+def pull_start(
+    *,
+    user: Any,
+    environment: Environment,
+    reference: str | ImageReference,
+    registry: Registry | None = None,
+    request: HttpRequest | None = None,
+) -> tuple[PullJob, bool]:
+    """Queue a pull, or join the one already active for this reference; returns (job, joined).
+
+    Raises BadReference, PermissionDenied, ReadOnlyMode, or BrokerUnavailable (no job left behind).
+    """
+    if settings.BERTH_READ_ONLY:
+        raise ReadOnlyMode()
+    if not user.has_perm("images_app.pull_image"):
+        raise PermissionDenied("Your role may not pull images.")
+    ref = reference if isinstance(reference, ImageReference) else parse_reference(reference)
+    canonical = str(ref)
+    parameters = {"reference": canonical, "registry": registry.name if registry else ""}
+
+    # A dead worker's job still holds the "one active pull" slot: free it first.
+    pulls_sweep_stale()
+    existing = _active_job(environment, canonical)
+    if existing is not None:
+        return _joined(existing, user, request, parameters), True
+
+    try:
+        broker_check()
+    except BrokerUnavailable as exc:
+        audit_record(
+            action="pull_requested",
+            outcome="failure",
+            actor=user,
+            request=request,
+            environment=environment,
+            target_reference=canonical,
+            parameters=parameters,
+            message=exc.message,
+        )
+        raise
+
+    try:
+        with transaction.atomic():
+            job = PullJob.objects.create(
+                environment=environment, reference=canonical, registry=registry, requested_by=user
+            )
+            audit_record(
+                action="pull_requested",
+                outcome="success",
+                actor=user,
+                request=request,
+                environment=environment,
+                target_reference=canonical,
+                parameters=parameters,
+                pull_job=job,
+            )
+            # Only a committed row may be worked on: the task is sent after COMMIT.
+            transaction.on_commit(lambda: _enqueue(job))
+    except IntegrityError:
+        # Someone queued the same reference between our check and our INSERT.
+        existing = _active_job(environment, canonical)
+        if existing is None:
+            raise
+        return _joined(existing, user, request, parameters), True
+    return job, False
+
+
+def _joined(job: PullJob, user: Any, request: HttpRequest | None, parameters: dict[str, Any]) -> PullJob:
+    audit_record(
+        action="pull_requested",
+        outcome="info",
+        actor=user,
+        request=request,
+        environment=job.environment,
+        target_reference=job.reference,
+        parameters=parameters,
+        pull_job=job,
+        message=f"Already being pulled: joined pull #{job.pk}",
+    )
+    return job
+
+
+def _enqueue(job: PullJob) -> None:
+    """Send the task; if Redis refuses now, the job fails at once instead of pretending to be queued."""
+    from config.celery import app
+    from images_app.tasks.pulls import pull_run
+
+    pull_stream.forget(job.pk)
+    try:
+        # The URL is read now (not at import), and neither kombu nor the socket may wait long:
+        # kombu's default keeps reconnecting for broker_connection_timeout, a 503 beats a hang.
+        fail_fast = {"max_retries": 0, "socket_connect_timeout": 2, "socket_timeout": 3}
+        with app.connection_for_write(settings.CELERY_BROKER_URL, transport_options=fail_fast) as conn:
+            pull_run.apply_async(args=[job.pk], connection=conn, retry=False, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+    except Exception as exc:  # noqa: BLE001  (kombu/redis/socket errors all mean "not queued")
+        message = f"The job queue (Redis) did not accept the pull: {exc}"
+        _finish(job, Status.FAILED, from_statuses=(Status.QUEUED,), error=message, actor=job.requested_by)
+        raise BrokerUnavailable(message) from exc
+
+
+# --- cancelling --------------------------------------------------------------
+
+
+def pull_can_cancel(user: Any, job: PullJob) -> bool:
+    if user.has_perm("images_app.cancel_any_pull"):
+        return True
+    return job.requested_by_id == user.pk and user.has_perm("images_app.pull_image")
+
+
+def pull_cancel(*, user: Any, job: PullJob, request: HttpRequest | None = None) -> str:
+    """Cancel a pull: "cancelled" (it was queued), "cancelling" (the worker will stop) or "finished"."""
+    if not pull_can_cancel(user, job):
+        audit_record(
+            action="pull_cancel",
+            outcome="denied",
+            actor=user,
+            request=request,
+            environment=job.environment,
+            target_reference=job.reference,
+            pull_job=job,
+            message="Only the person who started a pull, or an admin, may cancel it",
+        )
+        raise PermissionDenied("Only the person who started this pull, or an admin, may cancel it.")
+    message = f"Cancelled by {user.get_username()}"
+    if _finish(job, Status.CANCELLED, from_statuses=(Status.QUEUED,), error=message, actor=user, request=request):
+        return "cancelled"
+    updated = PullJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(cancel_requested=True)
+    if not updated:
+        return "finished"
+    pull_stream.request_cancel(job.pk)
+    audit_record(
+        action="pull_cancel_requested",
+        outcome="info",
+        actor=user,
+        request=request,
+        environment=job.environment,
+        target_reference=job.reference,
+        pull_job=job,
+        message="The worker stops the pull at its next progress event",
+    )
+    return "cancelling"
+
+
+# --- finishing and sweeping ----------------------------------------------------
+
+
+def job_state(job: PullJob, progress: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The whole state of a job as pages and streams draw it (no "seq": the publisher adds it)."""
+    progress = progress if progress is not None else (job.progress or {})
+    return {
+        "status": job.status,
+        "layers": progress.get("layers", []),
+        "overall": progress.get("overall", {"bytes_done": job.bytes_downloaded, "bytes_total": job.bytes_total}),
+        "digest": job.digest or progress.get("digest", ""),
+        "status_line": job.status_line or progress.get("status_line", ""),
+        "message": progress.get("message", ""),
+        "error": job.error_message,
+        "image_id": job.image_id,
+    }
+
+
+def _finish(
+    job: PullJob,
+    status: str,
+    *,
+    from_statuses: tuple[str, ...] = (Status.RUNNING,),
+    error: str = "",
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    progress: PullProgress | None = None,
+    image_id: str = "",
+) -> bool:
+    """Move the job to a final status (if it is still in one of from_statuses), audit and announce it once."""
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": status, "finished_at": now, "heartbeat_at": now, "error_message": error}
+    if progress is not None:
+        snapshot = progress.snapshot()
+        fields.update(
+            progress=snapshot,
+            digest=progress.digest[:100],
+            status_line=progress.status_line[:300],
+            bytes_downloaded=snapshot["overall"]["bytes_done"],
+            bytes_total=snapshot["overall"]["bytes_total"],
+        )
+    if image_id:
+        fields["image_id"] = image_id
+    if status == Status.CANCELLED:
+        fields["cancel_requested"] = True
+    with transaction.atomic():
+        if not PullJob.objects.filter(pk=job.pk, status__in=from_statuses).update(**fields):
+            return False
+        job.refresh_from_db()
+        outcome = {Status.SUCCEEDED: "success", Status.FAILED: "failure", Status.CANCELLED: "success"}[status]
+        audit_record(
+            action=f"pull_{status}",
+            outcome=outcome,
+            actor=actor,
+            request=request,
+            environment=job.environment,
+            target_reference=job.reference,
+            target_image_id=job.image_id,
+            parameters={"digest": job.digest, "bytes": job.bytes_total} if status == Status.SUCCEEDED else None,
+            message=error or job.status_line,
+            pull_job=job,
+        )
+    state = job_state(job)
+    pull_stream.publish_quietly(job.pk, {"type": "end", "t": time.time(), **state}, state)
+    return True
+
+
+def pulls_sweep_stale(*, now: datetime | None = None) -> int:
+    """Fail running jobs whose worker stopped heartbeating; returns how many."""
+    now = now or timezone.now()
+    seconds = settings.BERTH_PULL_STALE_SECONDS
+    cutoff = now - timedelta(seconds=seconds)
+    silent = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    stale = Q(status=Status.RUNNING) & silent
+    swept = 0
+    for job in PullJob.objects.filter(stale).select_related("environment"):
+        # _finish re-checks the status in its UPDATE: a job finishing right now is left alone.
+        if _finish(job, Status.FAILED, error=STALE_MESSAGE.format(seconds=seconds)):
+            swept += 1
+    return swept
+
+
+# --- running (in the worker) ---------------------------------------------------
+
+
+def _claim(job_id: int) -> PullJob | None:
+    """queued -> running; or take over a running job whose worker died (a redelivery)."""
+    now = timezone.now()
+    takeover = Q(status=Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=TAKEOVER_SECONDS))
+    claimable = Q(status=Status.QUEUED) | (takeover & Q(attempts__lt=MAX_ATTEMPTS))
+    updated = PullJob.objects.filter(Q(pk=job_id) & claimable).update(
+        status=Status.RUNNING,
+        started_at=Coalesce(F("started_at"), Value(now)),
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+    )
+    if not updated:
+        return None
+    return PullJob.objects.select_related("environment", "registry", "requested_by").get(pk=job_id)
+
+
+def registry_credentials(registry: Registry | None) -> dict[str, str] | None:
+    """Credentials for this pull only, through the registries area's `registry_auth` when it exists."""
+    if registry is None:
+        return None
+    try:
+        module = importlib.import_module("images_app.services.registries")
+    except ImportError:
+        return None
+    registry_auth = getattr(module, "registry_auth", None)
+    return registry_auth(registry) if registry_auth is not None else None
+
+
+def failure_text(exc: BerthError) -> str:
+    """The engine's message, with what it means in plain words in front."""
+    text = exc.message
+    lower = text.lower()
+    if isinstance(exc, EngineUnavailable):
+        return text
+    if isinstance(exc, ImageNotFound) or "manifest unknown" in lower or "not found" in lower:
+        meaning = "The registry has no such image or tag"
+    elif any(s in lower for s in ("no basic auth credentials", "unauthorized", "authentication required", "denied")):
+        meaning = "The registry requires valid credentials"
+    elif any(s in lower for s in ("connection refused", "no such host", "i/o timeout", "dial tcp", "timeout")):
+        meaning = "The registry could not be reached"
+    elif "no space left" in lower:
+        meaning = "The engine's disk is full"
+    else:
+        meaning = "The pull failed"
+    return f"{meaning}: {text}"
+
+
+class _Heartbeat(threading.Thread):
+    """Beats while the pull runs, even when the engine is silent (a slow registry)."""
+
+    def __init__(self, job_id: int, stop_pull: threading.Event) -> None:
+        super().__init__(name=f"pull-{job_id}-heartbeat", daemon=True)
+        self.job_id = job_id
+        self.stop_pull = stop_pull
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.done.wait(HEARTBEAT_SECONDS):
+                alive = PullJob.objects.filter(pk=self.job_id, status=Status.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+                cancelled = PullJob.objects.filter(pk=self.job_id, cancel_requested=True).exists()
+                if not alive or cancelled:
+                    # Swept, or cancelled while Redis (the fast path) was unavailable.
+                    self.stop_pull.set()
+        except Exception:  # noqa: BLE001  (a lost beat must not kill the pull; the sweep is the backstop)
+            logger.exception("Heartbeat of pull %s failed", self.job_id)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(timeout=10)
+
+
+def pull_execute(job_id: int) -> PullJob | None:
+    """Run the pull of a queued job to its end; a job not claimable (done, or alive elsewhere) is left alone."""
+    job = _claim(job_id)
+    if job is None:
+        return None
+    progress = PullProgress()
+    stop = threading.Event()
+    heartbeat = _Heartbeat(job.pk, stop)
+    heartbeat.start()
+    try:
+        ref = parse_reference(job.reference)
+        repository, tag = ref.pull_args()
+        auth = registry_credentials(job.registry)
+        _publish_progress(job, progress, None, time.time())
+        last_persist = time.monotonic()
+        for event in engine.pull_events(job.environment, repository, tag, auth=auth, should_stop=stop.is_set):
+            received = time.time()
+            layer = progress.apply(event)
+            if _publish_progress(job, progress, layer, received):
+                stop.set()
+            if time.monotonic() - last_persist >= PERSIST_SECONDS:
+                last_persist = time.monotonic()
+                _persist(job, progress)
+        _finish(job, Status.SUCCEEDED, actor=job.requested_by, progress=progress, image_id=_image_id(job, ref))
+    except PullCancelled:
+        _finish(job, Status.CANCELLED, error="Cancelled on request while pulling", progress=progress)
+    except (PullFailed, BerthError) as exc:
+        _finish(job, Status.FAILED, error=failure_text(exc), actor=job.requested_by, progress=progress)
+    except Exception as exc:  # noqa: BLE001  (whatever happens, the job must not stay running)
+        logger.exception("Pull %s crashed", job.pk)
+        _finish(job, Status.FAILED, error=f"Unexpected error in the worker: {exc}", progress=progress)
+    finally:
+        heartbeat.stop()
+    job.refresh_from_db()
+    return job
+
+
+def _image_id(job: PullJob, ref: ImageReference) -> str:
+    """The pulled image's ID; the pull stands even if the image vanished right after it."""
+    repository, tag = ref.pull_args()
+    separator = "@" if ref.digest else ":"
+    try:
+        return engine.inspect_image(job.environment, f"{repository}{separator}{tag}").id
+    except BerthError as exc:
+        logger.warning("Pulled %s but could not inspect it: %s", job.reference, exc.message)
+        return ""
+
+
+def _publish_progress(job: PullJob, progress: PullProgress, layer: Any, received: float) -> bool:
+    """Announce one event; True when a cancel was asked for."""
+    snapshot = progress.snapshot()
+    message = {
+        "type": "progress",
+        "t": received,  # when the worker got it from the engine: the benchmark measures the relay from here
+        "status": Status.RUNNING,
+        "layer": layer.as_dict() if layer is not None else None,
+        "overall": snapshot["overall"],
+        "digest": snapshot["digest"],
+        "status_line": snapshot["status_line"],
+        "message": snapshot["message"],
+    }
+    state = {"status": Status.RUNNING, **snapshot, "error": "", "image_id": ""}
+    return pull_stream.publish_quietly(job.pk, message, state)
+
+
+def _persist(job: PullJob, progress: PullProgress) -> None:
+    snapshot = progress.snapshot()
+    PullJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
+        progress=snapshot,
+        bytes_downloaded=snapshot["overall"]["bytes_done"],
+        bytes_total=snapshot["overall"]["bytes_total"],
+        digest=progress.digest[:100],
+        heartbeat_at=timezone.now(),
+    )
