@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -310,13 +311,9 @@ def test_worker_start_sweeps_jobs_its_predecessor_abandoned(process_dir, operato
 
 
 def test_pull_with_a_registry_sends_its_credentials_for_that_pull(
-    monkeypatch, operator, admin_user, environment, images, docker_api, unique_name
+    celery_worker_process, operator, admin_user, environment, images, docker_api, unique_name
 ):
-    import sys
-    import types
-
-    from images_app.models import Registry
-    from images_app.services.pulls import pull_execute
+    from images_app.services.registries import registry_create
 
     host = os.environ["BERTH_TEST_AUTH_REGISTRY"]
     credentials = {
@@ -328,23 +325,15 @@ def test_pull_with_a_registry_sends_its_credentials_for_that_pull(
     for chunk in docker_api.push(f"{host}/{name}", tag="v1", stream=True, decode=True, auth_config=credentials):
         assert "error" not in chunk, chunk
     docker_api.remove_image(image_id, force=True)
-    # The registries area owns reading stored secrets; this stands in for its `registry_auth`.
-    registries = types.ModuleType("images_app.services.registries")
-    registries.registry_auth = lambda registry: credentials if registry.url == host else None
-    monkeypatch.setitem(sys.modules, "images_app.services.registries", registries)
-    registry = Registry.objects.create(
-        name="private", url=host, username=credentials["username"], created_by=admin_user
-    )
+    # Stored encrypted by the registries service; the worker decrypts it for this pull only.
+    registry = registry_create(actor=admin_user, name="private", url=f"http://{host}", **credentials)
 
-    # Run in this process (where the stand-in lives), through the same service the task calls.
-    job = PullJob.objects.create(
-        environment=environment, reference=f"{host}/{name}:v1", registry=registry, requested_by=operator
-    )
-    pull_stream.forget(job.pk)
-    job = pull_execute(job.pk)
+    job, _ = pull_start(user=operator, environment=environment, reference=f"{host}/{name}:v1", registry=registry)
+    job = wait_for_job(job.pk, FINISHED, 60)
 
     assert job.status == "succeeded", job.error_message
     assert docker_api.inspect_image(f"{host}/{name}:v1")["Id"] == image_id
+    assert credentials["password"] not in json.dumps(list(AuditEvent.objects.values("parameters", "message")))
 
 
 def test_error_inside_the_engines_stream_fails_the_pull(

@@ -8,7 +8,6 @@ worker died, so no job stays "running" forever.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -38,6 +37,7 @@ from images_app.models import Environment, PullJob, Registry
 from images_app.pull_progress import PullProgress
 from images_app.references import ImageReference, parse_reference
 from images_app.services.audit import audit_record
+from images_app.services.registries import registry_auth_for_pull
 
 logger = logging.getLogger(__name__)
 
@@ -315,16 +315,9 @@ def _claim(job_id: int) -> PullJob | None:
     return PullJob.objects.select_related("environment", "registry", "requested_by").get(pk=job_id)
 
 
-def registry_credentials(registry: Registry | None) -> dict[str, str] | None:
-    """Credentials for this pull only, through the registries area's `registry_auth` when it exists."""
-    if registry is None:
-        return None
-    try:
-        module = importlib.import_module("images_app.services.registries")
-    except ImportError:
-        return None
-    registry_auth = getattr(module, "registry_auth", None)
-    return registry_auth(registry) if registry_auth is not None else None
+def registry_credentials(job: PullJob) -> dict[str, str] | None:
+    """Credentials for this pull only: the chosen registry's, or the one registered for the reference's host."""
+    return registry_auth_for_pull(job.reference, job.registry)
 
 
 def failure_text(exc: BerthError) -> str:
@@ -387,7 +380,7 @@ def pull_execute(job_id: int) -> PullJob | None:
     try:
         ref = parse_reference(job.reference)
         repository, tag = ref.pull_args()
-        auth = registry_credentials(job.registry)
+        auth = registry_credentials(job)
         _publish_progress(job, progress, None, time.time())
         last_persist = time.monotonic()
         for event in engine.pull_events(job.environment, repository, tag, auth=auth, should_stop=stop.is_set):
