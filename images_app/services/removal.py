@@ -349,9 +349,14 @@ def _dedupe_refs(state: EngineState, refs: Iterable[str]) -> list[str]:
     return result
 
 
-def _add_sizes(environment: Environment, state: EngineState, items: list[PlanItem], *, layers: bool) -> None:
+def _add_sizes(environment: Environment, after: EngineState, items: list[PlanItem], *, layers: bool) -> None:
+    """Unique sizes from `system df`; with `layers`, the layers no remaining image shares.
+
+    `after` is the simulated state once the plan ran: untagged parents deleted along
+    with their child are gone from it, so their layers count as going.
+    """
     usage = engine.disk_usage(environment)
-    others = {img_id for img_id in state.images} - {i.image_id for i in items if i.actionable and i.deletes}
+    others = set(after.images)
     other_layers: set[str] | None = None
     for item in items:
         if not item.image_id:
@@ -395,7 +400,7 @@ def removal_plan(
     ordered_refs = [p.ref for p in _order_children_first(before, probe)]
     items = _plan_sequence(state, ordered_refs)
     if sizes:
-        _add_sizes(environment, before, items, layers=layers)
+        _add_sizes(environment, state, items, layers=layers)
     return RemovalPlan(environment=environment, kind=RemovalKind.REMOVE, items=items)
 
 
@@ -429,7 +434,7 @@ def cleanup_plan(*, environment: Environment, kind: str, sizes: bool = True, lay
         state.apply(item)
         items.append(item)
     if sizes:
-        _add_sizes(environment, before, items, layers=layers)
+        _add_sizes(environment, state, items, layers=layers)
     return RemovalPlan(environment=environment, kind=kind, items=items, excluded=excluded)
 
 
