@@ -478,8 +478,6 @@ def item_drift(confirmed: dict[str, Any], now: PlanItem) -> list[str]:
         changes.append(f"{label}: its other tags are gone, so removing it now deletes the image.")
     if now.blocked:
         changes.append(f"{label}: {now.blocked}")
-    if confirmed.get("force") is False and now.needs_force and not new:
-        changes.append(f"{label} now needs force ({', '.join(now.force_reasons)}).")
     return changes
 
 
