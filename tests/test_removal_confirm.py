@@ -156,3 +156,12 @@ def test_unknown_reference_is_reported_not_removed(admin_client, environment):
 
 def test_no_reference_is_a_400(admin_client, environment):
     assert admin_client.get(REMOVE_URL).status_code == 400
+
+
+def test_the_same_image_named_twice_is_planned_once(admin_client, environment, images, unique_name):
+    repo = unique_name("twice")
+    image_id = images.build(f"{repo}:latest", busybox=False)
+
+    page = admin_client.get(REMOVE_URL, {"ref": [repo, f"{repo}:latest", image_id, image_id[7:19]]})
+
+    assert [(i.reference, i.action) for i in page.context["plan"].items] == [(image_id, "delete")]

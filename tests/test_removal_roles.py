@@ -87,3 +87,10 @@ def test_anonymous_is_sent_to_login(client, db):
     for url in (REMOVE_URL + "?ref=x", "/requests/", "/requests/1/"):
         response = client.get(url)
         assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_images_page_links_cleanups_by_role(viewer_client, operator_client, admin_client, environment):
+    assert "/images/prune/" not in viewer_client.get("/env/local/images/").content.decode()
+    operator_html = operator_client.get("/env/local/images/").content.decode()
+    assert "/images/prune/" in operator_html and "/images/remove-all/" not in operator_html
+    assert "/images/remove-all/" in admin_client.get("/env/local/images/").content.decode()

@@ -318,34 +318,22 @@ def _plan_sequence(state: EngineState, refs: list[str]) -> list[PlanItem]:
 
 
 def _dedupe_refs(state: EngineState, refs: Iterable[str]) -> list[str]:
-    """Drop repeats, and tag refs of images also named by ID (the ID removal takes every tag)."""
-    seen: set[str] = set()
-    cleaned = []
-    for ref in refs:
-        ref = (ref or "").strip()
-        if ref and ref not in seen:
-            seen.add(ref)
-            cleaned.append(ref)
-    by_id = set()
-    resolved: dict[str, tuple[str, bool]] = {}
-    for ref in cleaned:
-        try:
-            img, is_id = state.resolve(ref)
-        except LookupError:
-            continue
-        resolved[ref] = (img.id, is_id)
-        if is_id:
-            by_id.add(img.id)
-    result, ids_taken = [], set()
-    for ref in cleaned:
-        image_id, is_id = resolved.get(ref, ("", False))
-        if image_id in by_id and not is_id:
-            continue
-        if is_id:
-            if image_id in ids_taken:
-                continue
-            ids_taken.add(image_id)
-        result.append(ref)
+    """Drop repeats (also "app" next to "app:latest"), and tag refs of images also named by ID."""
+    probes = [_plan_item(state, ref.strip()) for ref in refs if ref and ref.strip()]
+    by_id = {p.image_id for p in probes if p.by_id and not p.missing}
+    result, keys = [], set()
+    for probe in probes:
+        if probe.missing:
+            key = ("missing", probe.ref)
+        elif probe.by_id:
+            key = ("id", probe.image_id)
+        elif probe.image_id in by_id:
+            continue  # the ID removal takes every tag
+        else:
+            key = ("ref", probe.reference)
+        if key not in keys:
+            keys.add(key)
+            result.append(probe.ref)
     return result
 
 
