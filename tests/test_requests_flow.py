@@ -260,3 +260,43 @@ def test_concurrent_approvals_execute_once(
     assert AuditEvent.objects.filter(action="cleanup_approved", outcome="success").count() == 1
     assert AuditEvent.objects.filter(action="image_removed").count() == 1
     assert AuditEvent.objects.filter(action="cleanup_executed").count() == 1
+
+
+@override_settings(BERTH_REMOVAL_INLINE_MAX=0)
+@pytest.mark.django_db(transaction=True)
+def test_approved_request_runs_on_the_worker_and_stores_results(
+    operator, second_admin, environment, images, unique_name, docker_api, celery_worker_process
+):
+    import time
+
+    from images_app.services import removal
+
+    repo = unique_name("worker")
+    ids = [images.build(f"{repo}:{n}", busybox=False) for n in range(2)]
+    plan = removal.removal_plan(environment=environment, refs=[f"{repo}:0", f"{repo}:1"])
+    request = cleanup_requests.cleanup_request_create(
+        environment=environment, kind="remove", items=plan.snapshot(force=False), reason="w", actor=operator
+    )
+    client = Client()
+    client.force_login(second_admin)
+
+    response = client.post(f"/requests/{request.pk}/approve/")
+
+    assert response.status_code == 302 and "/removals/" in response["Location"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        request.refresh_from_db()
+        if request.status == "executed":
+            break
+        time.sleep(0.2)
+    assert request.status == "executed"
+    assert [r["outcome"] for r in request.results] == ["removed", "removed"]
+    assert not any(image_exists(docker_api, i) for i in ids)
+
+
+def test_progress_page_refreshes_itself_while_the_job_waits(admin_user, admin_client, environment):
+    job = RemovalJob.objects.create(environment=environment, items=[], created_by=admin_user)
+
+    html = admin_client.get(f"/env/local/removals/{job.pk}/").content.decode()
+
+    assert 'http-equiv="refresh"' in html and "0 / 0 done" in html
