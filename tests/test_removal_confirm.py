@@ -165,3 +165,46 @@ def test_the_same_image_named_twice_is_planned_once(admin_client, environment, i
     page = admin_client.get(REMOVE_URL, {"ref": [repo, f"{repo}:latest", image_id, image_id[7:19]]})
 
     assert [(i.reference, i.action) for i in page.context["plan"].items] == [(image_id, "delete")]
+
+
+def _build_child(images, base_tag: str, tag: str) -> str:  # noqa: ANN001
+    """An image built FROM a local one: its parent chain leads to the base."""
+    import io
+    import tarfile
+
+    dockerfile = f"FROM {base_tag}\nLABEL berth.test=1 child={tag}\n".encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile))
+    buffer.seek(0)
+    for _ in images.api.build(fileobj=buffer, custom_context=True, tag=tag, rm=True, decode=True):
+        pass
+    image_id = images.api.inspect_image(tag)["Id"]
+    images.created.append(image_id)
+    return image_id
+
+
+def test_an_image_others_are_built_on_cannot_be_removed_alone(admin_client, environment, images, unique_name):
+    repo = unique_name("base")
+    base = images.build(f"{repo}:base", busybox=False)
+    _build_child(images, f"{repo}:base", f"{repo}:child")
+
+    page = admin_client.get(REMOVE_URL, {"ref": base})
+
+    assert page.context["plan"].blocked and "built on this image" in page.content.decode()
+    assert 'id="removal-form"' not in page.content.decode()
+
+
+def test_removing_an_image_and_its_parent_removes_the_child_first(
+    admin_client, environment, images, unique_name, docker_api
+):
+    repo = unique_name("family")
+    base = images.build(f"{repo}:base", busybox=False)
+    child = _build_child(images, f"{repo}:base", f"{repo}:child")
+
+    response = confirm_and_post(admin_client, REMOVE_URL, [f"{repo}:base", f"{repo}:child"])
+
+    assert response.status_code == 302
+    assert not image_exists(docker_api, child) and not image_exists(docker_api, base)
