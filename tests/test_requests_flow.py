@@ -300,3 +300,46 @@ def test_progress_page_refreshes_itself_while_the_job_waits(admin_user, admin_cl
     html = admin_client.get(f"/env/local/removals/{job.pk}/").content.decode()
 
     assert 'http-equiv="refresh"' in html and "0 / 0 done" in html
+
+
+def test_a_forced_request_keeps_its_force_and_the_approval_uses_it(
+    operator_client, admin_client, environment, images, unique_name, start_container, docker_api
+):
+    repo = unique_name("forcedreq")
+    image_id = images.build(f"{repo}:1")
+    container_id = start_container(f"{repo}:1", running=False)
+    page = operator_client.get(REMOVE_URL, {"ref": f"{repo}:1"})
+    operator_client.post(REMOVE_URL + f"?ref={repo}:1", {**confirm_form(page), "reason": "old", "force": "on"})
+    request = CleanupRequest.objects.get()
+    assert request.items[0]["force"] is True and request.items[0]["containers"] == [container_id]
+
+    admin_client.post(f"/requests/{request.pk}/approve/")
+
+    assert not image_exists(docker_api, image_id)
+    assert AuditEvent.objects.get(action="image_removed").parameters["force"] is True
+
+
+def test_approval_is_refused_while_the_engine_is_down(operator, admin_client, environment, images, unique_name):
+    from images_app.engine import forget_clients
+    from images_app.services import removal
+
+    repo = unique_name("down")
+    images.build(f"{repo}:1", busybox=False)
+    plan = removal.removal_plan(environment=environment, refs=[f"{repo}:1"])
+    request = cleanup_requests.cleanup_request_create(
+        environment=environment, kind="remove", items=plan.snapshot(force=False), reason="x", actor=operator
+    )
+    real_host = environment.docker_host
+    environment.docker_host = "unix:///tmp/berth-no-such-engine.sock"
+    environment.save()
+    forget_clients()
+    try:
+        response = admin_client.post(f"/requests/{request.pk}/approve/")
+    finally:
+        environment.docker_host = real_host
+        environment.save()
+        forget_clients()
+
+    assert response.status_code == 503
+    request.refresh_from_db()
+    assert request.status == "pending"

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from images_app import engine
 from images_app.models import CleanupRequest, Environment, RemovalJob
 from images_app.services import removal
 from images_app.services.audit import audit_record
@@ -97,6 +98,9 @@ def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, requ
         )
         raise PermissionDenied("You cannot approve your own request: another admin must (four-eyes rule).")
     requests_expire()
+    # An engine that does not answer would turn the approval into a run of failures the
+    # request can never retry: refuse (EngineUnavailable, 503) while it is still pending.
+    engine.endpoint_ping(cleanup_request.environment)
     now = timezone.now()
     with transaction.atomic():
         won = CleanupRequest.objects.filter(pk=cleanup_request.pk, status=Status.PENDING, expires_at__gt=now).update(

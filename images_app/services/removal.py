@@ -180,7 +180,6 @@ class PlanItem:
     size: int = 0
     unique_size: int = 0
     layers: tuple[str, ...] = ()
-    note: str = ""
 
     @property
     def short_id(self) -> str:
