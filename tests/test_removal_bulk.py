@@ -22,8 +22,8 @@ def test_bulk_removal_reports_each_item_with_mixed_outcomes(
     start_container(f"{repo}:used", running=False)
     refs = [f"{repo}:plain", f"{repo}:a", f"{repo}:used", "no-such:thing"]
     page = admin_client.get(REMOVE_URL, {"ref": refs})
-    # A stopped container appears between the page and a run: simulate the engine's refusal by
-    # removing the force need from the frozen data (the person did not tick force).
+    # Frozen data that omits a needed force (as a request made before force existed would):
+    # the engine itself refuses that item with its 409, the others go through.
     items = removal.removal_confirm(
         plan=page.context["plan"], snapshot=page.context["plan"].snapshot(force=True), force=True
     )
