@@ -56,6 +56,7 @@ def test_operator_cannot_approve_even_others_requests(operator_client, pending_r
 
 def test_operator_cannot_remove_everything(operator_client, environment):
     assert operator_client.get("/env/local/images/remove-all/").status_code == 403
+    assert operator_client.post("/env/local/images/remove-all/", {"snapshot": "[]", "reason": "x"}).status_code == 403
 
 
 def test_operator_prune_becomes_a_request(operator_client, environment, images, docker_api):
