@@ -343,3 +343,22 @@ def test_approval_is_refused_while_the_engine_is_down(operator, admin_client, en
     assert response.status_code == 503
     request.refresh_from_db()
     assert request.status == "pending"
+
+
+def test_an_approved_prune_request_removes_exactly_the_previewed_images(
+    operator_client, admin_client, environment, images, docker_api
+):
+    previewed = images.build(None, busybox=False)
+    page = operator_client.get("/env/local/images/prune/")
+    operator_client.post("/env/local/images/prune/", {**confirm_form(page), "reason": "space"})
+    request = CleanupRequest.objects.get()
+    late = images.build(None, busybox=False)  # dangling too, but never requested
+    before = engine_ids(docker_api)
+
+    detail = admin_client.get(f"/requests/{request.pk}/")
+    admin_client.post(f"/requests/{request.pk}/approve/")
+
+    assert detail.status_code == 200 and previewed[7:19] in detail.content.decode()
+    assert before - engine_ids(docker_api) == {i["image_id"] for i in request.items}
+    assert previewed in {i["image_id"] for i in request.items}
+    assert image_exists(docker_api, late)
