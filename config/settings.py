@@ -173,6 +173,8 @@ BERTH_READ_ONLY = env_bool("BERTH_READ_ONLY", False)
 BERTH_ENGINE_TIMEOUT = env_int("BERTH_ENGINE_TIMEOUT", 30, minimum=1)
 BERTH_ALLOW_SELF_APPROVAL = env_bool("BERTH_ALLOW_SELF_APPROVAL", False)
 BERTH_REQUEST_EXPIRY_HOURS = env_int("BERTH_REQUEST_EXPIRY_HOURS", 72, minimum=1)
+# Removals of at most this many items run inside the web request; longer ones go to a worker.
+BERTH_REMOVAL_INLINE_MAX = env_int("BERTH_REMOVAL_INLINE_MAX", 5, minimum=0)
 BERTH_PULL_STALE_SECONDS = env_int("BERTH_PULL_STALE_SECONDS", 90, minimum=2)
 BERTH_SEARCH_CACHE_SECONDS = env_int("BERTH_SEARCH_CACHE_SECONDS", 300, minimum=0)
 # Seconds a search may wait on the engine, which waits on the remote index.

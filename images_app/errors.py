@@ -76,6 +76,7 @@ class RemovalConflict(BerthError):
     REASON_STOPPED_CONTAINER = "stopped_container"
     REASON_RUNNING_CONTAINER = "running_container"
     REASON_MULTIPLE_REPOSITORIES = "multiple_repositories"
+    REASON_DEPENDENT_CHILDREN = "dependent_children"
     REASON_OTHER = "other"
 
     def __init__(

@@ -108,7 +108,10 @@ _CONTAINER_ID = re.compile(r"container ([0-9a-f]{12,64})")
 
 
 def conflict_from_message(message: str) -> RemovalConflict:
-    """Read the engine's 409 text (stable since Engine 1.x) into a structured conflict."""
+    """Read the engine's 409 text (stable since Engine 1.x) into a structured conflict.
+
+    The engine names containers by short ID only; callers add names from list_containers.
+    """
     ids = _CONTAINER_ID.findall(message)
     if "cannot be forced" in message and "running container" in message:
         return RemovalConflict(
@@ -119,6 +122,13 @@ def conflict_from_message(message: str) -> RemovalConflict:
             containers=[ConflictingContainer(id=i, name="", state="running") for i in ids],
             engine_message=message,
         )
+    if "dependent child images" in message:
+        return RemovalConflict(
+            "Other images are built on this one. Remove them first; force cannot override this.",
+            reason=RemovalConflict.REASON_DEPENDENT_CHILDREN,
+            forcible=False,
+            engine_message=message,
+        )
     if "referenced in multiple repositories" in message:
         return RemovalConflict(
             "This image has tags in several repositories. Removing it by ID removes all of them: that needs force.",
@@ -127,12 +137,15 @@ def conflict_from_message(message: str) -> RemovalConflict:
             engine_message=message,
         )
     if "must force" in message or "must be forced" in message:
+        # "unable to remove repository reference ... (must force) - container C is using its
+        # referenced image" does not say whether C runs: the state stays unknown here.
+        state = "stopped" if "stopped container" in message else ""
         return RemovalConflict(
-            "A stopped container still refers to this image. Forcing the removal keeps the container "
-            "but it loses its image reference.",
+            "A container still refers to this image. Forcing the removal of a stopped container's image keeps "
+            "the container but it loses its image reference.",
             reason=RemovalConflict.REASON_STOPPED_CONTAINER,
             forcible=True,
-            containers=[ConflictingContainer(id=i, name="", state="stopped") for i in ids],
+            containers=[ConflictingContainer(id=i, name="", state=state) for i in ids],
             engine_message=message,
         )
     return RemovalConflict(message, reason=RemovalConflict.REASON_OTHER, forcible=False, engine_message=message)

@@ -1,3 +1,3 @@
-"""Celery tasks, thin: load the row, call the service. Areas add their modules here."""
+"""Celery tasks, thin: load the row, call the service. Each area's module is imported to register it."""
 
-from images_app.tasks import pulls  # noqa: F401  (registers the pull task with the worker)
+from images_app.tasks import pulls, removal  # noqa: F401

@@ -1,0 +1,218 @@
+"""Cleanup requests: operators ask, another person approves, the same removal code executes once.
+
+Every state change is a conditional UPDATE on `status` (the model's TRANSITIONS), so two
+admins approving at once, a double click or a retried task change nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from images_app import engine
+from images_app.models import CleanupRequest, Environment, RemovalJob
+from images_app.services import removal
+from images_app.services.audit import audit_record
+
+Status = CleanupRequest.Status
+
+
+class RequestNotPending(Exception):
+    """Someone else decided first, or the request expired."""
+
+    def __init__(self, cleanup_request: CleanupRequest) -> None:
+        super().__init__(f"Request #{cleanup_request.pk} is {cleanup_request.status}, not pending.")
+        self.cleanup_request = cleanup_request
+
+
+def cleanup_request_create(
+    *,
+    environment: Environment,
+    kind: str,
+    items: list[dict[str, Any]],
+    reason: str,
+    actor: Any,
+    request: Any = None,
+) -> CleanupRequest:
+    """Freeze the confirmed items into a pending request (nothing is removed)."""
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("A reason is required.")
+    cleanup_request = CleanupRequest.objects.create(
+        environment=environment,
+        kind=kind,
+        items=items,
+        reason=reason[:500],
+        bytes_preview=sum(int(i.get("unique_size") or 0) for i in items),
+        requested_by=actor,
+        expires_at=timezone.now() + timedelta(hours=settings.BERTH_REQUEST_EXPIRY_HOURS),
+    )
+    audit_record(
+        action="cleanup_requested",
+        outcome="success",
+        actor=actor,
+        request=request,
+        environment=environment,
+        target_reference=_target(items),
+        parameters={"kind": kind, "items": items, "reason": cleanup_request.reason},
+        cleanup_request=cleanup_request,
+    )
+    return cleanup_request
+
+
+def _target(items: list[dict[str, Any]]) -> str:
+    if len(items) == 1:
+        return items[0]["reference"]
+    return f"{len(items)} images"
+
+
+def may_approve(*, cleanup_request: CleanupRequest, user: Any) -> bool:
+    """Four-eyes: nobody approves their own request unless BERTH_ALLOW_SELF_APPROVAL."""
+    if not user.has_perm("images_app.approve_cleanup"):
+        return False
+    return cleanup_request.requested_by_id != user.pk or settings.BERTH_ALLOW_SELF_APPROVAL
+
+
+def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, request: Any = None) -> RemovalJob:
+    """Approve (once, whoever wins the race) and create the removal job that executes the frozen items.
+
+    Raises PermissionDenied for self-approval, RequestNotPending when already decided or expired.
+    """
+    if not may_approve(cleanup_request=cleanup_request, user=actor):
+        audit_record(
+            action="cleanup_approved",
+            outcome="denied",
+            actor=actor,
+            request=request,
+            environment=cleanup_request.environment,
+            target_reference=_target(cleanup_request.items),
+            message="Self-approval refused (four-eyes rule)."
+            if cleanup_request.requested_by_id == actor.pk
+            else "No permission to approve.",
+            cleanup_request=cleanup_request,
+        )
+        raise PermissionDenied("You cannot approve your own request: another admin must (four-eyes rule).")
+    requests_expire()
+    # An engine that does not answer would turn the approval into a run of failures the
+    # request can never retry: refuse (EngineUnavailable, 503) while it is still pending.
+    engine.endpoint_ping(cleanup_request.environment)
+    now = timezone.now()
+    with transaction.atomic():
+        won = CleanupRequest.objects.filter(pk=cleanup_request.pk, status=Status.PENDING, expires_at__gt=now).update(
+            status=Status.APPROVED, decided_by=actor, decided_at=now
+        )
+        cleanup_request.refresh_from_db()
+        if not won:
+            raise RequestNotPending(cleanup_request)
+        job = removal.removal_job_create(
+            environment=cleanup_request.environment,
+            kind=cleanup_request.kind,
+            items=cleanup_request.items,
+            actor=actor,
+            cleanup_request=cleanup_request,
+        )
+        audit_record(
+            action="cleanup_approved",
+            outcome="success",
+            actor=actor,
+            request=request,
+            environment=cleanup_request.environment,
+            target_reference=_target(cleanup_request.items),
+            parameters={"removal_job": job.pk, "requested_by": cleanup_request.requested_by.get_username()},
+            cleanup_request=cleanup_request,
+            removal_job=job,
+        )
+    return job
+
+
+def cleanup_request_reject(*, cleanup_request: CleanupRequest, actor: Any, note: str, request: Any = None) -> None:
+    """Reject with a reason; RequestNotPending when already decided."""
+    note = note.strip()
+    if not note:
+        raise ValueError("Say why the request is rejected.")
+    requests_expire()
+    now = timezone.now()
+    won = CleanupRequest.objects.filter(pk=cleanup_request.pk, status=Status.PENDING).update(
+        status=Status.REJECTED, decided_by=actor, decided_at=now, decision_note=note[:500]
+    )
+    cleanup_request.refresh_from_db()
+    if not won:
+        raise RequestNotPending(cleanup_request)
+    audit_record(
+        action="cleanup_rejected",
+        outcome="success",
+        actor=actor,
+        request=request,
+        environment=cleanup_request.environment,
+        target_reference=_target(cleanup_request.items),
+        parameters={"note": note[:500]},
+        message=note[:500],
+        cleanup_request=cleanup_request,
+    )
+
+
+def cleanup_request_finish(*, cleanup_request: CleanupRequest, job: RemovalJob) -> None:
+    """Store the job's per-item results on the request and mark it executed (once)."""
+    won = CleanupRequest.objects.filter(pk=cleanup_request.pk, status=Status.APPROVED).update(
+        status=Status.EXECUTED, executed_at=timezone.now(), results=job.results
+    )
+    if not won:
+        return
+    summary = removal.results_summary(job.results)
+    failed = summary[removal.FAILED] + summary[removal.SKIPPED]
+    audit_record(
+        action="cleanup_executed",
+        outcome="success" if not failed and not job.error_message else "failure",
+        actor=job.created_by,
+        environment=cleanup_request.environment,
+        target_reference=_target(cleanup_request.items),
+        parameters={
+            "summary": summary,
+            "items": [
+                {"reference": r["reference"], "image_id": r["image_id"], "outcome": r["outcome"]} for r in job.results
+            ],
+        },
+        message=job.error_message,
+        cleanup_request=cleanup_request,
+        removal_job=job,
+    )
+
+
+def requests_expire() -> int:
+    """Pending requests past expires_at become expired, one audit event each; how many expired."""
+    now = timezone.now()
+    count = 0
+    for cleanup_request in CleanupRequest.objects.filter(status=Status.PENDING, expires_at__lte=now):
+        if not CleanupRequest.objects.filter(pk=cleanup_request.pk, status=Status.PENDING).update(
+            status=Status.EXPIRED, decided_at=now
+        ):
+            continue  # decided meanwhile
+        count += 1
+        audit_record(
+            action="cleanup_expired",
+            outcome="info",
+            environment=cleanup_request.environment,
+            target_reference=_target(cleanup_request.items),
+            parameters={"expires_at": cleanup_request.expires_at.isoformat()},
+            cleanup_request=cleanup_request,
+        )
+    return count
+
+
+def request_changes_now(*, cleanup_request: CleanupRequest) -> list[dict[str, Any]]:
+    """Each requested item next to what removing it would do now (drift highlighted)."""
+    refs = [item["reference"] for item in cleanup_request.items]
+    plan = removal.removal_plan(environment=cleanup_request.environment, refs=refs, sizes=False)
+    now_by_ref = {i.reference or i.ref: i for i in plan.items}
+    rows = []
+    for item in cleanup_request.items:
+        now = now_by_ref.get(item["reference"]) or removal.PlanItem(
+            ref=item["reference"], missing=f"{item['reference']} is already gone."
+        )
+        rows.append({"requested": item, "now": now, "changes": removal.item_drift(item, now)})
+    return rows

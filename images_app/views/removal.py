@@ -1,0 +1,259 @@
+"""Removing images: the confirmation pages, the POST that acts (or asks), and job progress."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from images_app.environments import environment_get
+from images_app.models import Environment, RemovalJob
+from images_app.models.cleanup import RemovalKind
+from images_app.roles import role_of
+from images_app.services import removal
+from images_app.services.cleanup_requests import cleanup_request_create
+
+# More references than any list page sends at once; beyond it the request is refused.
+MAX_REFS = 2000
+
+CLEANUP_TITLES = {
+    RemovalKind.REMOVE: "Remove images",
+    RemovalKind.PRUNE_DANGLING: "Remove dangling images",
+    RemovalKind.REMOVE_UNUSED: "Remove all unused images",
+    RemovalKind.REMOVE_ALL: "Remove every image",
+}
+
+
+def _mode(user: Any, kind: str) -> str:
+    """'remove' for admins, 'request' for operators; PermissionDenied (403) for everyone else."""
+    if kind == RemovalKind.REMOVE_ALL:
+        if user.has_perm("images_app.remove_all_images"):
+            return "remove"
+        raise PermissionDenied("Only admins may remove every image.")
+    if user.has_perm("images_app.remove_image"):
+        return "remove"
+    if user.has_perm("images_app.request_cleanup"):
+        return "request"
+    raise PermissionDenied("Your role may not remove images.")
+
+
+def _refs(request: HttpRequest) -> list[str]:
+    source = request.POST if request.method == "POST" else request.GET
+    refs = [r.strip() for r in source.getlist("ref") if r.strip()]
+    if len(refs) > MAX_REFS:
+        raise _BadForm(f"At most {MAX_REFS} images at once.")
+    return refs
+
+
+class _BadForm(Exception):
+    pass
+
+
+def _render_confirm(
+    request: HttpRequest,
+    environment: Environment,
+    plan: removal.RemovalPlan,
+    *,
+    mode: str,
+    refs: list[str],
+    status: int = 200,
+    changes: list[str] | None = None,
+    error: str = "",
+    reason: str = "",
+) -> HttpResponse:
+    snapshot = plan.snapshot(force=plan.kind != RemovalKind.REMOVE)
+    context = {
+        "environment": environment,
+        "plan": plan,
+        "kind": plan.kind,
+        "title": CLEANUP_TITLES.get(plan.kind, "Remove images"),
+        "mode": mode,
+        "refs": refs,
+        "snapshot_json": json.dumps(snapshot),
+        "changes": changes or [],
+        "error": error,
+        "reason": reason,
+        "action_url": request.path + (("?" + request.GET.urlencode()) if request.GET else ""),
+    }
+    return render(request, "removal/confirm.html", context, status=status)
+
+
+def _parse_snapshot(text: str) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        raise _BadForm("The confirmation form is damaged; open the page again.")
+    if not isinstance(data, list) or len(data) > MAX_REFS:
+        raise _BadForm("The confirmation form is damaged; open the page again.")
+    for item in data:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("reference"), str)
+            or not isinstance(item.get("image_id"), str)
+            or not isinstance(item.get("tags", []), list)
+            or not isinstance(item.get("containers", []), list)
+        ):
+            raise _BadForm("The confirmation form is damaged; open the page again.")
+    return data
+
+
+def _act(
+    request: HttpRequest,
+    environment: Environment,
+    *,
+    mode: str,
+    kind: str,
+    refs: list[str],
+    fresh_plan: Callable[[], removal.RemovalPlan],
+    page_plan: Callable[[], removal.RemovalPlan],
+) -> HttpResponse:
+    snapshot = _parse_snapshot(request.POST.get("snapshot", ""))
+    # The whole cleanup kind was confirmed as such: force where the shown item needed it.
+    force = kind != RemovalKind.REMOVE or request.POST.get("force") == "on"
+    reason = request.POST.get("reason", "").strip()
+    ids = [item["image_id"] for item in snapshot]
+    plan_now = (
+        fresh_plan()
+        if kind == RemovalKind.REMOVE
+        else removal.removal_plan(environment=environment, refs=ids, sizes=mode == "request")
+    )
+    try:
+        items = removal.removal_confirm(plan=plan_now, snapshot=snapshot, force=force)
+    except removal.PlanChanged as exc:
+        if all(not i.actionable for i in plan_now.items) and all("already gone" in c for c in exc.changes):
+            messages.warning(request, "Nothing was removed: " + " ".join(exc.changes))
+            return redirect("image_list", env=environment.name)
+        return _render_confirm(
+            request, environment, page_plan(), mode=mode, refs=refs, status=409, changes=exc.changes, reason=reason
+        )
+    except removal.ForceRequired as exc:
+        names = ", ".join(i.reference if not i.by_id else i.short_id for i in exc.items)
+        return _render_confirm(
+            request,
+            environment,
+            page_plan(),
+            mode=mode,
+            refs=refs,
+            status=400,
+            error=f"Removing {names} needs force. Tick the force option to go ahead, or go back.",
+            reason=reason,
+        )
+    if not items:
+        messages.info(request, "Nothing to remove.")
+        return redirect("image_list", env=environment.name)
+    if kind == RemovalKind.REMOVE_ALL and request.POST.get("confirm_name", "").strip() != environment.name:
+        return _render_confirm(
+            request,
+            environment,
+            page_plan(),
+            mode=mode,
+            refs=refs,
+            status=400,
+            error=f"Type the environment name ({environment.name}) to confirm removing every image.",
+        )
+    if mode == "request":
+        if not reason:
+            return _render_confirm(
+                request, environment, page_plan(), mode=mode, refs=refs, status=400, error="Say why (a short reason)."
+            )
+        cleanup_request = cleanup_request_create(
+            environment=environment, kind=kind, items=items, reason=reason, actor=request.user, request=request
+        )
+        messages.success(
+            request, f"Request #{cleanup_request.pk} sent: an admin will review it. Nothing has been removed yet."
+        )
+        return redirect("request_detail", pk=cleanup_request.pk)
+    job = removal.removal_job_create(environment=environment, kind=kind, items=items, actor=request.user)
+    if removal.removal_job_should_inline(items):
+        job = removal.removal_job_run(job_id=job.pk, request=request) or job
+        report_messages(request, job.results)
+        return redirect("image_list", env=environment.name)
+    removal.removal_job_enqueue(job)
+    messages.info(request, f"Removing {len(items)} images: follow the progress below.")
+    return redirect("removal_job_detail", env=environment.name, pk=job.pk)
+
+
+def report_messages(request: HttpRequest, results: list[dict[str, Any]]) -> None:
+    """One message per item with what the engine said (Untagged: ..., Deleted: sha256:...)."""
+    for result in results:
+        lines = [f"Untagged: {t}" for t in result["untagged"]] + [f"Deleted: {d}" for d in result["deleted"]]
+        text = f"{result['reference']}: " + ("; ".join(lines) if lines else result["message"])
+        if result["outcome"] in (removal.REMOVED, removal.UNTAGGED):
+            messages.success(request, text)
+        elif result["outcome"] == removal.GONE:
+            messages.info(request, text)
+        else:
+            messages.error(request, text)
+
+
+@require_http_methods(["GET", "POST"])
+def image_remove_confirm(request: HttpRequest, env: str) -> HttpResponse:
+    """Confirm removing the given references (`?ref=repo:tag&ref=<image id>`), then remove or request."""
+    environment = environment_get(env)
+    mode = _mode(request.user, RemovalKind.REMOVE)
+    try:
+        refs = _refs(request)
+        if not refs:
+            raise _BadForm("Choose at least one image to remove.")
+
+        def page_plan() -> removal.RemovalPlan:
+            return removal.removal_plan(environment=environment, refs=refs, sizes=True, layers=True)
+
+        if request.method == "GET":
+            return _render_confirm(request, environment, page_plan(), mode=mode, refs=refs)
+        return _act(
+            request,
+            environment,
+            mode=mode,
+            kind=RemovalKind.REMOVE,
+            refs=refs,
+            fresh_plan=lambda: removal.removal_plan(environment=environment, refs=refs, sizes=mode == "request"),
+            page_plan=page_plan,
+        )
+    except _BadForm as exc:
+        return render(request, "errors/berth_error.html", {"title": "Cannot remove", "message": str(exc)}, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+def image_cleanup_confirm(request: HttpRequest, env: str, kind: str) -> HttpResponse:
+    """Prune dangling / remove unused / remove every image: a preview of exactly which, then act."""
+    environment = environment_get(env)
+    mode = _mode(request.user, kind)
+
+    def page_plan() -> removal.RemovalPlan:
+        return removal.cleanup_plan(environment=environment, kind=kind, sizes=True)
+
+    try:
+        if request.method == "GET":
+            return _render_confirm(request, environment, page_plan(), mode=mode, refs=[])
+        return _act(request, environment, mode=mode, kind=kind, refs=[], fresh_plan=page_plan, page_plan=page_plan)
+    except _BadForm as exc:
+        return render(request, "errors/berth_error.html", {"title": "Cannot remove", "message": str(exc)}, status=400)
+
+
+@require_GET
+def removal_job_detail(request: HttpRequest, env: str, pk: int) -> HttpResponse:
+    """Progress of a removal job: done/total and each item's result; refreshes itself while running."""
+    environment = environment_get(env)
+    if role_of(request.user) is None:
+        raise PermissionDenied("Your account has no role yet.")
+    job = get_object_or_404(RemovalJob.objects.select_related("created_by", "cleanup_request"), pk=pk)
+    if job.environment_id != environment.pk:
+        return redirect(reverse("removal_job_detail", kwargs={"env": job.environment.name, "pk": job.pk}))
+    running = job.status in (RemovalJob.Status.QUEUED, RemovalJob.Status.RUNNING)
+    context = {
+        "environment": environment,
+        "job": job,
+        "total": len(job.items),
+        "running": running,
+        "summary": removal.results_summary(job.results),
+        "title": CLEANUP_TITLES.get(job.kind, "Removal"),
+    }
+    return render(request, "removal/job.html", context)

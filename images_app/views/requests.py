@@ -1,0 +1,109 @@
+"""Cleanup requests: the queue, one request next to what it would do now, approve and reject."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from images_app.errors import BerthError
+from images_app.models import CleanupRequest
+from images_app.roles import role_of
+from images_app.services import removal
+from images_app.services.cleanup_requests import (
+    RequestNotPending,
+    cleanup_request_approve,
+    cleanup_request_reject,
+    may_approve,
+    request_changes_now,
+    requests_expire,
+)
+from images_app.views.removal import report_messages
+
+
+def _require_role(request: HttpRequest) -> None:
+    if role_of(request.user) is None:
+        raise PermissionDenied("Your account has no role yet.")
+
+
+@require_GET
+def request_list(request: HttpRequest) -> HttpResponse:
+    """Pending requests first (the admins' queue), then the user's own, then recent decisions."""
+    _require_role(request)
+    requests_expire()
+    base = CleanupRequest.objects.select_related("environment", "requested_by", "decided_by")
+    context = {
+        "pending": list(base.filter(status=CleanupRequest.Status.PENDING).order_by("created_at")),
+        "mine": list(base.filter(requested_by=request.user).exclude(status=CleanupRequest.Status.PENDING)[:50]),
+        "recent": list(base.exclude(status=CleanupRequest.Status.PENDING).exclude(requested_by=request.user)[:50]),
+    }
+    return render(request, "requests/list.html", context)
+
+
+@require_GET
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_role(request)
+    requests_expire()
+    cleanup_request = get_object_or_404(
+        CleanupRequest.objects.select_related("environment", "requested_by", "decided_by"), pk=pk
+    )
+    rows, engine_error = None, ""
+    if cleanup_request.status == CleanupRequest.Status.PENDING:
+        try:
+            rows = request_changes_now(cleanup_request=cleanup_request)
+        except BerthError as exc:
+            # The request stays readable when the engine is down; approving would fail anyway.
+            engine_error = exc.message
+    job = getattr(cleanup_request, "removal_job", None)
+    context = {
+        "req": cleanup_request,
+        "rows": rows,
+        "engine_error": engine_error,
+        "drifted": any(row["changes"] for row in rows or []),
+        "can_decide": request.user.has_perm("images_app.approve_cleanup")
+        and cleanup_request.status == CleanupRequest.Status.PENDING,
+        "may_approve": may_approve(cleanup_request=cleanup_request, user=request.user),
+        "job": job,
+        "summary": removal.results_summary(cleanup_request.results or (job.results if job else [])),
+        "results": cleanup_request.results or (job.results if job else []),
+    }
+    return render(request, "requests/detail.html", context)
+
+
+@require_POST
+@permission_required("images_app.approve_cleanup", raise_exception=True)
+def request_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    cleanup_request = get_object_or_404(CleanupRequest.objects.select_related("environment", "requested_by"), pk=pk)
+    try:
+        job = cleanup_request_approve(cleanup_request=cleanup_request, actor=request.user, request=request)
+    except RequestNotPending as exc:
+        messages.warning(request, f"Nothing done: {exc}")
+        return redirect("request_detail", pk=pk)
+    if removal.removal_job_should_inline(job.items):
+        job = removal.removal_job_run(job_id=job.pk, request=request) or job
+        messages.success(request, f"Request #{pk} approved and executed.")
+        report_messages(request, job.results)
+        return redirect("request_detail", pk=pk)
+    removal.removal_job_enqueue(job)
+    messages.success(request, f"Request #{pk} approved: {len(job.items)} images are being removed.")
+    return redirect("removal_job_detail", env=cleanup_request.environment.name, pk=job.pk)
+
+
+@require_POST
+@permission_required("images_app.approve_cleanup", raise_exception=True)
+def request_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    cleanup_request = get_object_or_404(CleanupRequest, pk=pk)
+    note = request.POST.get("note", "").strip()
+    if not note:
+        messages.error(request, "Say why you reject the request.")
+        return redirect("request_detail", pk=pk)
+    try:
+        cleanup_request_reject(cleanup_request=cleanup_request, actor=request.user, note=note, request=request)
+    except RequestNotPending as exc:
+        messages.warning(request, f"Nothing done: {exc}")
+        return redirect("request_detail", pk=pk)
+    messages.success(request, f"Request #{pk} rejected.")
+    return redirect("request_detail", pk=pk)
