@@ -457,3 +457,14 @@ def test_the_setup_page_needs_a_csrf_token(db):
     )
     assert response.status_code == 403
     assert not get_user_model().objects.exists()
+
+
+# --- documentation -----------------------------------------------------------------
+
+
+def test_readme_documents_every_setting_read_from_the_environment():
+    settings_source = (REPO_ROOT / "config" / "settings.py").read_text()
+    names = set(re.findall(r"\benv(?:_bool|_int|_list)?\(\s*\"([A-Z][A-Z0-9_]+)\"", settings_source))
+    assert len(names) > 20  # the pattern found the settings
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert sorted(name for name in names if f"`{name}`" not in readme) == []

@@ -6,8 +6,10 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import docker
+import docker.tls
 import requests
 from django.conf import settings
 
@@ -54,10 +56,30 @@ def client_for(endpoint: Endpoint) -> docker.APIClient:
                     base_url=endpoint.docker_host,
                     version="auto",  # negotiate: users run engines from 20.10 to 29
                     timeout=settings.BERTH_ENGINE_TIMEOUT,
+                    tls=tls_config(endpoint.docker_host),
                 )
             client.hooks["response"].append(_count_response)
             _clients[key] = client
     return client
+
+
+def tls_config(docker_host: str) -> docker.tls.TLSConfig | bool:
+    """TLS for tcp:// endpoints the way the docker CLI does it: DOCKER_CERT_PATH holds
+    ca.pem, cert.pem and key.pem; DOCKER_TLS_VERIFY (any value) checks the engine's certificate."""
+    if not docker_host.startswith(("tcp://", "https://")):
+        return False
+    cert_path = settings.DOCKER_CERT_PATH
+    verify = settings.DOCKER_TLS_VERIFY
+    if not cert_path and not verify and not docker_host.startswith("https://"):
+        return False
+    folder = Path(cert_path or Path.home() / ".docker")
+    client_cert = (str(folder / "cert.pem"), str(folder / "key.pem"))
+    ca_cert = folder / "ca.pem"
+    return docker.tls.TLSConfig(
+        client_cert=client_cert if all(Path(p).exists() for p in client_cert) else None,
+        ca_cert=str(ca_cert) if verify and ca_cert.exists() else None,
+        verify=verify,
+    )
 
 
 def endpoint_ping(endpoint: Endpoint) -> str:
