@@ -41,6 +41,23 @@ def forget_clients() -> None:
         _clients.clear()
 
 
+class _EngineClient(docker.APIClient):
+    """The SDK's client, deaf to the process environment.
+
+    requests would let REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace the engine's CA (DOCKER_CERT_PATH/ca.pem)
+    and send engine calls through HTTP_PROXY. A property, because requests.Session.__init__ assigns
+    trust_env and the SDK negotiates the API version inside its own __init__.
+    """
+
+    @property
+    def trust_env(self) -> bool:  # type: ignore[override]
+        return False
+
+    @trust_env.setter
+    def trust_env(self, value: bool) -> None:
+        pass
+
+
 def client_for(endpoint: Endpoint) -> docker.APIClient:
     # Keyed by PID: a client (its connection pool) must never cross a fork,
     # which is exactly what Celery's prefork pool does after import.
@@ -52,7 +69,7 @@ def client_for(endpoint: Endpoint) -> docker.APIClient:
         client = _clients.get(key)
         if client is None:
             with translate_errors(endpoint):
-                client = docker.APIClient(
+                client = _EngineClient(
                     base_url=endpoint.docker_host,
                     version="auto",  # negotiate: users run engines from 20.10 to 29
                     timeout=settings.BERTH_ENGINE_TIMEOUT,
@@ -119,4 +136,8 @@ def _transport_detail(exc: BaseException) -> str:
         return "connection refused (is the daemon listening there?)"
     if "timed out" in text.lower():
         return "the engine did not answer in time"
+    if "HTTP request to an HTTPS server" in text:
+        return "the engine speaks TLS: set DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) and DOCKER_TLS_VERIFY=1"
+    if "SSL" in text or "certificate" in text.lower():
+        return "TLS failed (check DOCKER_CERT_PATH's ca.pem, cert.pem and key.pem, and DOCKER_TLS_VERIFY)"
     return text[:300]
