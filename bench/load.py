@@ -442,6 +442,8 @@ def main() -> int:
     registry = os.environ.get("BERTH_TEST_REGISTRY")
     workdir = Path(tempfile.mkdtemp(prefix="load-", dir=os.environ.get("BERTH_SERVICES_DIR")))
     heading(f"load: {users} users + {sse_clients} SSE clients for {seconds:.0f} s (think {think:.1f} s)")
+    # Figures from a busy machine mean little: say how busy it was (the load generator shares it too).
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the run")
 
     _setup_django(workdir)
     cookies, (cookie_name, operator) = _make_users(users)
@@ -509,6 +511,7 @@ def main() -> int:
         print(f"errors: {sum(rec.errors.values())} (pages {page_errors})")
         for key, count in rec.errors.most_common(10):
             print(f"  {count:6d}  {key}")
+        print(f"machine: load average {os.getloadavg()[0]:.1f} after the run")
         list_p95 = summarize(rec.latencies["list"]).p95
         ratio = list_p95 / list_idle if list_idle else float("nan")
         ok = ratio <= TARGET_RATIO and sum(rec.errors.values()) == 0

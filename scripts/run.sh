@@ -33,6 +33,30 @@ if ! flock -n 9; then
 fi
 echo $$ >"$RUN_DIR/run.pid"
 
+stop_pid() {
+    local name="$1" pid="$2"
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "$name ($pid) ignored SIGTERM for 10 s, sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+# A previous run killed with SIGKILL could not stop its children; their pidfiles name them.
+# Check the command line too, so a recycled PID of some other program is never touched.
+for pidfile in "$RUN_DIR/web.pid" "$RUN_DIR/worker.pid"; do
+    [[ -f "$pidfile" ]] || continue
+    old_pid="$(cat "$pidfile")"
+    if kill -0 "$old_pid" 2>/dev/null && tr '\0' ' ' <"/proc/$old_pid/cmdline" 2>/dev/null | grep -qE 'uvicorn|celery'; then
+        say "stopping $(basename "$pidfile" .pid) process $old_pid left over by a previous run"
+        stop_pid "leftover" "$old_pid"
+    fi
+    rm -f "$pidfile"
+done
+
 BIND="${BERTH_BIND:-127.0.0.1:8000}"
 HOST="${BIND%:*}"
 PORT="${BIND##*:}"
@@ -66,17 +90,6 @@ STARTED_SERVICES=()
 CHILD_PIDS=()
 STOPPING=0
 
-stop_pid() {
-    local name="$1" pid="$2"
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-        say "$name ($pid) ignored SIGTERM for 10 s, sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     ((STOPPING)) && return 0
@@ -91,7 +104,7 @@ cleanup() {
     if ((${#STARTED_SERVICES[@]})); then
         scripts/services.sh stop "${STARTED_SERVICES[@]}" 9>&- || true
     fi
-    rm -f "$RUN_DIR/run.pid"
+    rm -f "$RUN_DIR/run.pid" "$RUN_DIR/web.pid" "$RUN_DIR/worker.pid"
     say "stopped"
 }
 trap cleanup EXIT
@@ -164,10 +177,12 @@ fi
 "$PY" -m celery -A config worker --loglevel=INFO --concurrency="${BERTH_WORKER_CONCURRENCY:-2}" \
     --without-gossip --without-mingle -n "berth-$$@%h" >"$RUN_DIR/worker.log" 2>&1 9>&- &
 CHILD_PIDS+=("celery worker:$!")
+echo $! >"$RUN_DIR/worker.pid"
 say "started the Celery worker (pid $!, log $RUN_DIR/worker.log)"
 
 "$PY" -m uvicorn config.asgi:application --host "$HOST" --port "$PORT" --timeout-graceful-shutdown 3 9>&- &
 CHILD_PIDS+=("web server:$!")
+echo $! >"$RUN_DIR/web.pid"
 say "started uvicorn (pid $!) on http://$BIND/  - Ctrl-C stops everything"
 
 # Wait until either child ends (then stop the other) or a signal arrives (traps stop both).

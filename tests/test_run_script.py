@@ -56,15 +56,36 @@ def _wait_for(check, seconds: float) -> bool:  # noqa: ANN001
     return False
 
 
+def _start(env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            ["scripts/run.sh"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def _serving(url: str) -> bool:
+    try:
+        return requests.get(url + "/login/", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 @pytest.fixture
 def running(tmp_path):  # noqa: ANN001, ANN201
     port = free_port()
     env = _run_env(tmp_path / "data", port)
     log_path = tmp_path / "run.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            ["scripts/run.sh"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    proc = _start(env, log_path)
     url = f"http://127.0.0.1:{port}"
 
     def serving() -> bool:
@@ -78,13 +99,7 @@ def running(tmp_path):  # noqa: ANN001, ANN201
         assert proc.poll() is None, log_path.read_text()
         yield proc, url, env, log_path
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        _stop(proc)
 
 
 def _child_pids(log_path: Path) -> list[int]:
@@ -122,3 +137,23 @@ def test_sigterm_stops_every_process_the_run_started(running):
     assert "stopped" in log_path.read_text()
     with pytest.raises(requests.ConnectionError):
         requests.get(url + "/login/", timeout=2)
+
+
+def test_the_next_run_stops_what_a_hard_killed_run_left_behind(running, tmp_path):
+    proc, url, env, log_path = running
+    orphans = _child_pids(log_path)
+    proc.kill()  # SIGKILL: its trap cannot run, the worker and web server live on
+    proc.wait(10)
+    assert all(_alive(pid) for pid in orphans)
+
+    second_log = tmp_path / "run2.log"
+    second = _start(env, second_log)
+    try:
+        assert _wait_for(lambda: "started uvicorn" in second_log.read_text() and _serving(url), 50), (
+            second_log.read_text()
+        )
+        assert "left over by a previous run" in second_log.read_text()
+        assert not any(_alive(pid) for pid in orphans)
+        assert second.poll() is None
+    finally:
+        _stop(second)
