@@ -127,6 +127,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+# Behind a proxy, the address the proxy saw (not one the client wrote into X-Forwarded-For).
+AXES_CLIENT_IP_CALLABLE = "images_app.throttling.login_client_ip"
 
 # Served over HTTPS in production: set BERTH_HTTPS=1.
 BERTH_HTTPS = env_bool("BERTH_HTTPS", False)

@@ -468,3 +468,43 @@ def test_readme_documents_every_setting_read_from_the_environment():
     assert len(names) > 20  # the pattern found the settings
     readme = (REPO_ROOT / "README.md").read_text()
     assert sorted(name for name in names if f"`{name}`" not in readme) == []
+
+
+_PROXY = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+@pytest.mark.parametrize("behind_proxy", [False, True])
+def test_a_forged_forwarded_address_does_not_escape_the_lockout(client, viewer, behind_proxy):
+    # The attacker writes a new address into X-Forwarded-For for each try; a proxy (if any) appends the real one.
+    with override_settings(SECURE_PROXY_SSL_HEADER=_PROXY if behind_proxy else None):
+        responses = []
+        for attempt in range(settings.AXES_FAILURE_LIMIT + 1):
+            forwarded = f"198.51.100.{attempt + 1}" + (", 203.0.113.7" if behind_proxy else "")
+            responses.append(
+                client.post(
+                    "/login/",
+                    {"username": "vera", "password": "not-the-password"},
+                    HTTP_X_FORWARDED_FOR=forwarded,
+                    HTTP_X_FORWARDED_PROTO="https",
+                )
+            )
+    assert responses[-1].status_code == 429
+
+
+def test_behind_a_proxy_different_real_addresses_are_throttled_apart(client, viewer):
+    with override_settings(SECURE_PROXY_SSL_HEADER=_PROXY):
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            client.post(
+                "/login/",
+                {"username": "vera", "password": "not-the-password"},
+                HTTP_X_FORWARDED_FOR="203.0.113.7",
+                HTTP_X_FORWARDED_PROTO="https",
+            )
+        # Vera herself, from her own address behind the same proxy, is not locked out by the attacker.
+        response = client.post(
+            "/login/",
+            {"username": "vera", "password": PASSWORD},
+            HTTP_X_FORWARDED_FOR="192.0.2.10",
+            HTTP_X_FORWARDED_PROTO="https",
+        )
+    assert response.status_code == 302
