@@ -157,3 +157,6 @@ def test_the_next_run_stops_what_a_hard_killed_run_left_behind(running, tmp_path
         assert second.poll() is None
     finally:
         _stop(second)
+        for pid in orphans:  # only if the run under test failed to: they are ours
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
