@@ -12,12 +12,18 @@ VENV="${BERTH_VENV:-.venv}"
 export PATH="$PWD/$VENV/bin:$PATH"
 export BERTH_PYTHON="$PWD/$VENV/bin/python"
 
-export BERTH_SERVICES_DIR="${BERTH_SERVICES_DIR:-/tmp/bb-$$}"
+OWN_DIR=""
+[[ -z "${BERTH_SERVICES_DIR:-}" ]] && OWN_DIR="/tmp/bb-$$"
+export BERTH_SERVICES_DIR="${BERTH_SERVICES_DIR:-$OWN_DIR}"
 free_port() { "$BERTH_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 export BERTH_REDIS_PORT="${BERTH_REDIS_PORT:-$(free_port)}"
 export BERTH_REGISTRY_PORT="${BERTH_REGISTRY_PORT:-$(free_port)}"
 export BERTH_AUTH_REGISTRY_PORT="${BERTH_AUTH_REGISTRY_PORT:-$(free_port)}"
-cleanup() { scripts/services.sh stop all || true; }
+cleanup() {
+    scripts/services.sh stop all || true
+    # The folder is ours only when we picked it; then nothing of the run stays behind.
+    if [[ -n "$OWN_DIR" ]]; then rm -rf "$OWN_DIR"; fi
+}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
