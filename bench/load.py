@@ -464,6 +464,7 @@ def main() -> int:
         list_idle = idle_median(probe, pages["list"][0])
 
         feed = None
+        watcher_cookies = cookies
         if sse_clients and registry:
             operator_session = _login(base, operator.get_username())
             found = discover_pull_stream(operator_session, base, seeded["pull_reference"], images)
@@ -473,6 +474,11 @@ def main() -> int:
                 start_pull, first = found
                 feed = PullFeed(first)
                 print(f"sse: following pulls of {seeded['pull_reference']} at {first.removeprefix(base)}")
+                # Viewers may or may not watch others' pulls on this branch; if not, watchers use the operator.
+                with probe.get(first, stream=True, timeout=(10, 10)) as answer:
+                    if answer.status_code == 403:
+                        watcher_cookies = [operator_session.cookies.get(cookie_name)]
+                        print("sse: viewers may not watch pulls here; the SSE clients use the operator's session")
 
         rec = Recorder()
         events: Counter[str] = Counter()
@@ -485,7 +491,9 @@ def main() -> int:
             threads.append(threading.Thread(target=drive_pulls, args=(feed, start_pull, until), daemon=True))
             threads += [
                 threading.Thread(
-                    target=watch, args=(feed, (cookie_name, cookies[i % len(cookies)]), until, rec, events), daemon=True
+                    target=watch,
+                    args=(feed, (cookie_name, watcher_cookies[i % len(watcher_cookies)]), until, rec, events),
+                    daemon=True,
                 )
                 for i in range(sse_clients)
             ]
