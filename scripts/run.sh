@@ -85,11 +85,15 @@ if ((${#SERVICES_DIR} > 60)); then
 fi
 export BERTH_SERVICES_DIR="$SERVICES_DIR"
 mkdir -p "$SERVICES_DIR"
+# Services of a hard-killed run still hold their ports; we hold the lock, so their pidfiles are ours.
+if compgen -G "$SERVICES_DIR/*/*.pid" >/dev/null; then
+    say "stopping services left over by a previous run"
+    scripts/services.sh stop redis registry engine 9>&- || true
+fi
 
 STARTED_SERVICES=()
 CHILD_PIDS=()
 STOPPING=0
-
 
 cleanup() {
     ((STOPPING)) && return 0
