@@ -80,8 +80,7 @@ def _serving(url: str) -> bool:
         return False
 
 
-@pytest.fixture
-def running(tmp_path):  # noqa: ANN001, ANN201
+def _run(tmp_path: Path):  # noqa: ANN202
     port = free_port()
     env = _run_env(tmp_path / "data", port)
     log_path = tmp_path / "run.log"
@@ -102,12 +101,24 @@ def running(tmp_path):  # noqa: ANN001, ANN201
         _stop(proc)
 
 
+@pytest.fixture
+def running(tmp_path):  # noqa: ANN001, ANN201
+    """A run of our own, for tests that stop or kill it."""
+    yield from _run(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared_run(tmp_path_factory):  # noqa: ANN001, ANN201
+    """One run for the tests that only look at it (each start costs seconds)."""
+    yield from _run(tmp_path_factory.mktemp("shared-run"))
+
+
 def _child_pids(log_path: Path) -> list[int]:
     return [int(pid) for pid in re.findall(r"\(pid (\d+)", log_path.read_text())]
 
 
-def test_run_serves_the_login_page_and_says_how_to_create_the_first_admin(running):
-    proc, url, env, log_path = running
+def test_run_serves_the_login_page_and_says_how_to_create_the_first_admin(shared_run):
+    proc, url, env, log_path = shared_run
     response = requests.get(url + "/login/", timeout=5)
     assert response.status_code == 200
     assert "Log in to Berth" in response.text
@@ -116,8 +127,8 @@ def test_run_serves_the_login_page_and_says_how_to_create_the_first_admin(runnin
     assert requests.get(url + "/setup/", timeout=5).status_code == 200
 
 
-def test_a_second_run_from_the_same_folder_says_one_is_running(running):
-    proc, url, env, log_path = running
+def test_a_second_run_from_the_same_folder_says_one_is_running(shared_run):
+    proc, url, env, log_path = shared_run
     second = subprocess.run(["scripts/run.sh"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert second.returncode == 1
     assert "already running" in second.stderr
