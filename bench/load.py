@@ -16,6 +16,7 @@ import io
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -449,6 +450,7 @@ def main() -> int:
     cookies, (cookie_name, operator) = _make_users(users)
     images = Images(docker_host)
     children: list[Child] = []
+    finished = False
     try:
         seeded = images.seed(registry)
         children.append(start_worker(workdir))
@@ -527,11 +529,14 @@ def main() -> int:
             f"list page: idle median {list_idle * 1000:.1f} ms, p95 under load {list_p95 * 1000:.1f} ms "
             f"= {ratio:.2f}x (target <= {TARGET_RATIO:.0f}x, 0 errors): {verdict(ok)}"
         )
+        finished = True
         return 0
     finally:
         for child in reversed(children):
             child.stop()
         images.cleanup()
+        if finished:  # after a failure the logs in workdir say why: keep them
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _login(base: str, username: str) -> requests.Session:
