@@ -1,11 +1,13 @@
 # Berth: two commands. `make run` serves the dashboard, `make test` runs every test.
 .PHONY: run test lint bench clean
+# make test DB=postgres runs the suite against a private PostgreSQL cluster.
+DB ?= sqlite
 
 run:
 	@scripts/run.sh
 
 test:
-	@scripts/test.sh
+	@DB=$(DB) scripts/test.sh
 
 lint:
 	@scripts/install.sh test && .venv/bin/ruff check .

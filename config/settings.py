@@ -127,6 +127,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+# Behind a proxy, the address the proxy saw (not one the client wrote into X-Forwarded-For).
+AXES_CLIENT_IP_CALLABLE = "images_app.throttling.login_client_ip"
 
 # Served over HTTPS in production: set BERTH_HTTPS=1.
 BERTH_HTTPS = env_bool("BERTH_HTTPS", False)
@@ -165,6 +167,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Berth -----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 DOCKER_HOST = env("DOCKER_HOST", "unix:///var/run/docker.sock")
+# TLS for tcp:// endpoints, as the docker CLI reads them: certificates in DOCKER_CERT_PATH
+# (ca.pem, cert.pem, key.pem); DOCKER_TLS_VERIFY set to anything non-empty verifies the engine.
+DOCKER_CERT_PATH = env("DOCKER_CERT_PATH")
+DOCKER_TLS_VERIFY = env("DOCKER_TLS_VERIFY") != ""
 # More endpoints: BERTH_ENVIRONMENTS="local=unix:///var/run/docker.sock,build=tcp://10.0.0.5:2376"
 BERTH_ENVIRONMENTS = env("BERTH_ENVIRONMENTS", f"local={DOCKER_HOST}")
 BERTH_DEFAULT_ENVIRONMENT = BERTH_ENVIRONMENTS.split(",")[0].split("=")[0].strip()

@@ -20,6 +20,10 @@ command -v curl >/dev/null || need_debian+=(curl)
 if [[ "$MODE" == test ]]; then
     command -v chromium >/dev/null || need_debian+=(chromium)
 fi
+# BERTH_DB=postgres: the test suite against a local PostgreSQL (make test DB=postgres).
+if [[ "${BERTH_DB:-}" == postgres ]] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+    need_debian+=(postgresql)
+fi
 if ((${#need_debian[@]})); then
     if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
         log "installing Debian packages: ${need_debian[*]}"

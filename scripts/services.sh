@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Start and stop the real services Berth runs against: a private Docker Engine,
-# a loopback registry (plain and with htpasswd auth) and Redis.
+# a loopback registry (plain and with htpasswd auth), Redis and (for DB=postgres) PostgreSQL.
 #
-#   scripts/services.sh start engine|registry|authregistry|redis ...
-#   scripts/services.sh stop  engine|registry|authregistry|redis|all
+#   scripts/services.sh start engine|registry|authregistry|redis|postgres ...
+#   scripts/services.sh stop  engine|registry|authregistry|redis|postgres|all
 #   scripts/services.sh env        # prints the variables pointing at the services
 #
 # Everything lives below BERTH_SERVICES_DIR (default /tmp/berth-services); each
@@ -15,6 +15,7 @@ DIR="${BERTH_SERVICES_DIR:-/tmp/berth-services}"
 REDIS_PORT="${BERTH_REDIS_PORT:-6390}"
 REGISTRY_PORT="${BERTH_REGISTRY_PORT:-5055}"
 AUTH_REGISTRY_PORT="${BERTH_AUTH_REGISTRY_PORT:-5056}"
+POSTGRES_PORT="${BERTH_POSTGRES_PORT:-5457}"
 # The test registry user; a throwaway credential for a loopback-only registry.
 AUTH_REGISTRY_USER="${BERTH_AUTH_REGISTRY_USER:-berth}"
 AUTH_REGISTRY_PASSWORD="${BERTH_AUTH_REGISTRY_PASSWORD:-berth-test-password}"
@@ -135,6 +136,52 @@ start_redis() {
     wait_for "redis" 20 redis-cli -p "$REDIS_PORT" ping
 }
 
+# A private PostgreSQL cluster on a loopback port, trusted for its own superuser `berth` only
+# over loopback and its own socket folder. Debian puts the tools outside PATH.
+pg_bin() {
+    local dir
+    dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+    if [[ -n "$dir" ]]; then echo "$dir"; else dirname "$(command -v initdb)"; fi
+}
+
+# PostgreSQL refuses to run as root: as root, run its tools as Debian's `postgres` user.
+as_pg() {
+    if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+    local d="$DIR/pg" bin
+    bin="$(pg_bin)"
+    if [[ ! -x "$bin/initdb" ]]; then log "PostgreSQL is not installed (apt-get install postgresql)"; return 1; fi
+    mkdir -p "$d"
+    if pid_alive "$d/postgres.pid"; then log "postgres already running"; return 0; fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$POSTGRES_PORT") 2>/dev/null; then
+        log "port $POSTGRES_PORT for postgres is already in use; choose another (BERTH_POSTGRES_PORT)"
+        return 1
+    fi
+    [[ "$(id -u)" == 0 ]] && chown postgres: "$d"
+    if [[ ! -f "$d/data/PG_VERSION" ]]; then
+        as_pg "$bin/initdb" -D "$d/data" -U berth --auth=trust -E UTF8 --locale=C.UTF-8 >"$d/initdb.log" 2>&1
+    fi
+    log "starting postgres on 127.0.0.1:$POSTGRES_PORT"
+    # Test data is disposable: durability off makes the suite's many small commits cheap.
+    as_pg "$bin/pg_ctl" -D "$d/data" -l "$d/postgres.log" -w -t 60 start -o \
+        "-p $POSTGRES_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$d -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null
+    head -1 "$d/data/postmaster.pid" >"$d/postgres.pid"
+    wait_for postgres 30 as_pg "$bin/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT"
+    as_pg "$bin/psql" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U berth -d postgres -c "CREATE DATABASE berth" >/dev/null 2>&1 || true
+}
+
+stop_postgres() {
+    local d="$DIR/pg"
+    if pid_alive "$d/postgres.pid"; then
+        # A fast shutdown (it ends open sessions); the pidfile kill below only if that fails.
+        as_pg "$(pg_bin)/pg_ctl" -D "$d/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+    fi
+    stop_pidfile postgres "$d/postgres.pid"
+    rm -rf "$d"
+}
+
 print_env() {
     echo "export DOCKER_HOST=unix://$(engine_socket)"
     echo "export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
@@ -142,6 +189,9 @@ print_env() {
     echo "export BERTH_TEST_AUTH_REGISTRY=localhost:$AUTH_REGISTRY_PORT"
     echo "export BERTH_TEST_AUTH_REGISTRY_USER=$AUTH_REGISTRY_USER"
     echo "export BERTH_TEST_AUTH_REGISTRY_PASSWORD=$AUTH_REGISTRY_PASSWORD"
+    if [[ -f "$DIR/pg/postgres.pid" ]]; then
+        echo "export BERTH_POSTGRES_URL=postgres://berth@127.0.0.1:$POSTGRES_PORT/berth"
+    fi
 }
 
 main() {
@@ -155,17 +205,19 @@ main() {
                     registry) start_a_registry registry "$DIR/registry" "$REGISTRY_PORT" no ;;
                     authregistry) start_a_registry authregistry "$DIR/authregistry" "$AUTH_REGISTRY_PORT" yes ;;
                     redis) start_redis ;;
+                    postgres) start_postgres ;;
                     *) log "unknown service $s"; exit 2 ;;
                 esac
             done ;;
         stop)
-            [[ "${1:-all}" == all ]] && set -- redis authregistry registry engine
+            [[ "${1:-all}" == all ]] && set -- postgres redis authregistry registry engine
             for s in "$@"; do
                 case "$s" in
                     engine) stop_engine ;;
                     registry) stop_pidfile registry "$DIR/registry/registry.pid"; rm -rf "$DIR/registry" ;;
                     authregistry) stop_pidfile authregistry "$DIR/authregistry/registry.pid"; rm -rf "$DIR/authregistry" ;;
                     redis) stop_pidfile redis "$DIR/redis/redis.pid"; rm -rf "$DIR/redis" ;;
+                    postgres) stop_postgres ;;
                     *) log "unknown service $s"; exit 2 ;;
                 esac
             done ;;

@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install.sh test
+# DB=postgres (make test DB=postgres): the same suite against a private PostgreSQL cluster.
+DB="${DB:-sqlite}"
+case "$DB" in sqlite|postgres) ;; *) echo "[test] DB must be sqlite or postgres, not '$DB'" >&2; exit 2 ;; esac
+BERTH_DB="$DB" scripts/install.sh test
 VENV="${BERTH_VENV:-.venv}"
 export PATH="$PWD/$VENV/bin:$PATH"
 export BERTH_PYTHON="$PWD/$VENV/bin/python"
@@ -21,8 +24,17 @@ cleanup() { scripts/services.sh stop all || true; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-scripts/services.sh start engine registry authregistry redis
+services=(engine registry authregistry redis)
+if [[ "$DB" == postgres ]]; then
+    export BERTH_POSTGRES_PORT="${BERTH_POSTGRES_PORT:-$("$BERTH_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
+    services+=(postgres)
+fi
+scripts/services.sh start "${services[@]}"
 eval "$(scripts/services.sh env)"
+if [[ "$DB" == postgres ]]; then
+    export DATABASE_URL="$BERTH_POSTGRES_URL"
+    echo "[test] database: PostgreSQL at $DATABASE_URL (tests use test_berth)"
+fi
 export BERTH_TEST_DATABASE="$BERTH_SERVICES_DIR/test.sqlite3"
 export BERTH_DATA_DIR="$BERTH_SERVICES_DIR/data"
 export BERTH_ENVIRONMENTS="local=$DOCKER_HOST"

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import docker
 import pytest
@@ -252,10 +253,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _test_database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        # pytest-django created `test_<name>` on the same server; the children must use that one.
+        parts = urlsplit(url)
+        return urlunsplit(parts._replace(path="/test_" + parts.path.lstrip("/")))
+    return f"sqlite:///{os.environ['BERTH_TEST_DATABASE']}"
+
+
 def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     # The processes must use the test database pytest-django created, not the real one.
-    env["DATABASE_URL"] = f"sqlite:///{os.environ['BERTH_TEST_DATABASE']}"
+    env["DATABASE_URL"] = _test_database_url()
     env.setdefault("BERTH_PULL_STALE_SECONDS", "6")
     env.update(extra or {})
     return env

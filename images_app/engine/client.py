@@ -6,8 +6,10 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import docker
+import docker.tls
 import requests
 from django.conf import settings
 
@@ -40,6 +42,23 @@ def forget_clients() -> None:
         _clients.clear()
 
 
+class _EngineClient(docker.APIClient):
+    """The SDK's client, deaf to the process environment.
+
+    requests would let REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace the engine's CA (DOCKER_CERT_PATH/ca.pem)
+    and send engine calls through HTTP_PROXY. A property, because requests.Session.__init__ assigns
+    trust_env and the SDK negotiates the API version inside its own __init__.
+    """
+
+    @property
+    def trust_env(self) -> bool:  # type: ignore[override]
+        return False
+
+    @trust_env.setter
+    def trust_env(self, value: bool) -> None:
+        pass
+
+
 def client_for(endpoint: Endpoint) -> docker.APIClient:
     # Keyed by PID: a client (its connection pool) must never cross a fork,
     # which is exactly what Celery's prefork pool does after import.
@@ -51,14 +70,34 @@ def client_for(endpoint: Endpoint) -> docker.APIClient:
         client = _clients.get(key)
         if client is None:
             with translate_errors(endpoint):
-                client = docker.APIClient(
+                client = _EngineClient(
                     base_url=endpoint.docker_host,
                     version="auto",  # negotiate: users run engines from 20.10 to 29
                     timeout=settings.BERTH_ENGINE_TIMEOUT,
+                    tls=tls_config(endpoint.docker_host),
                 )
             client.hooks["response"].append(_count_response)
             _clients[key] = client
     return client
+
+
+def tls_config(docker_host: str) -> docker.tls.TLSConfig | bool:
+    """TLS for tcp:// endpoints the way the docker CLI does it: DOCKER_CERT_PATH holds
+    ca.pem, cert.pem and key.pem; DOCKER_TLS_VERIFY (any value) checks the engine's certificate."""
+    if not docker_host.startswith(("tcp://", "https://")):
+        return False
+    cert_path = settings.DOCKER_CERT_PATH
+    verify = settings.DOCKER_TLS_VERIFY
+    if not cert_path and not verify and not docker_host.startswith("https://"):
+        return False
+    folder = Path(cert_path or Path.home() / ".docker")
+    client_cert = (str(folder / "cert.pem"), str(folder / "key.pem"))
+    ca_cert = folder / "ca.pem"
+    return docker.tls.TLSConfig(
+        client_cert=client_cert if all(Path(p).exists() for p in client_cert) else None,
+        ca_cert=str(ca_cert) if verify and ca_cert.exists() else None,
+        verify=verify,
+    )
 
 
 def endpoint_ping(endpoint: Endpoint) -> str:
@@ -108,4 +147,8 @@ def _transport_detail(exc: BaseException) -> str:
         return "connection refused (is the daemon listening there?)"
     if "timed out" in text.lower():
         return "the engine did not answer in time"
+    if "HTTP request to an HTTPS server" in text:
+        return "the engine speaks TLS: set DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) and DOCKER_TLS_VERIFY=1"
+    if "SSL" in text or "certificate" in text.lower():
+        return "TLS failed (check DOCKER_CERT_PATH's ca.pem, cert.pem and key.pem, and DOCKER_TLS_VERIFY)"
     return text[:300]

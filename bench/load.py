@@ -1,0 +1,558 @@
+"""Load run (issue 9): many logged-in users browse while SSE clients watch pulls, on loopback.
+
+    python -m bench.load        (make bench runs it with private services started)
+
+Starts a real uvicorn and Celery worker on a fresh SQLite database, builds demo images in the
+engine at DOCKER_HOST, then for BERTH_LOAD_SECONDS (default 60) runs BERTH_LOAD_USERS (50)
+browsing threads (list, image and history pages; a page the branch lacks is skipped) and
+BERTH_LOAD_SSE_CLIENTS (50) server-sent-event clients following pulls, if pulls stream.
+Prints requests/s, p50/p95/p99 latency, errors, and the list page's p95 under load against its
+idle median (target <= 3x). Users think BERTH_LOAD_THINK_SECONDS (mean, default 1.0) between pages.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import requests
+
+from bench import env_seconds, heading, median, summarize, verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_LABEL = "berth.bench.load"
+PASSWORD = "load-bench-passphrase-1"
+TARGET_RATIO = 3.0
+
+
+def _terminate_on_sigterm() -> None:
+    # `timeout` and Ctrl-C both end the run through `finally` blocks that stop our children.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+# --- the world: database, users, images --------------------------------------------
+
+
+def _setup_django(workdir: Path) -> None:
+    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'load.sqlite3'}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("BERTH_DATA_DIR", str(workdir / "data"))
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def _make_users(count: int) -> tuple[list[str], object]:
+    """`count` viewers with ready sessions (cookie values) and one operator who pulls."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from images_app.roles import OPERATOR, VIEWER, assign_role, ensure_roles
+
+    ensure_roles()
+    user_model = get_user_model()
+    hashed = make_password(PASSWORD)  # hash once: 50 PBKDF2 runs would dominate the setup
+    cookies = []
+    for index in range(count):
+        user = user_model.objects.create(username=f"load{index:03d}", password=hashed)
+        assign_role(user, VIEWER)
+        # A session as the login form would leave it (force_login's recipe), without 50 password checks.
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        cookies.append(session.session_key)
+    operator = user_model.objects.create(username="load-operator", password=hashed)
+    assign_role(operator, OPERATOR)
+    return cookies, (settings.SESSION_COOKIE_NAME, operator)
+
+
+def _tar(files: dict[str, bytes]) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o755
+            tar.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer
+
+
+class Images:
+    """Images the run builds in the engine (and removes afterwards)."""
+
+    def __init__(self, docker_host: str) -> None:
+        import docker
+
+        self.api = docker.APIClient(base_url=docker_host, version="auto", timeout=120)
+
+    def build(self, tag: str | None, layers: list[int], busybox: bool = True) -> str:
+        files: dict[str, bytes] = {}
+        lines = ["FROM scratch"]
+        if busybox and Path("/bin/busybox").exists():
+            files["busybox"] = Path("/bin/busybox").read_bytes()
+            lines.append("COPY busybox /bin/busybox")
+        for index, size in enumerate(layers):
+            files[f"l{index}"] = os.urandom(size)
+            lines.append(f"COPY l{index} /data/l{index}")
+        lines.append(f'LABEL "{BENCH_LABEL}"="1" "nonce"="{random.random()}"')
+        files["Dockerfile"] = ("\n".join(lines) + "\n").encode()
+        image_id = None
+        for chunk in self.api.build(fileobj=_tar(files), custom_context=True, tag=tag, rm=True, decode=True):
+            if "error" in chunk:
+                raise RuntimeError(chunk["error"])
+            image_id = (chunk.get("aux") or {}).get("ID", image_id)
+        return image_id or self.api.inspect_image(tag)["Id"]
+
+    def seed(self, registry: str | None) -> dict[str, str]:
+        """A list page of ~60 rows, and (with a registry) a multi-layer image to pull again and again."""
+        app = self.build("bench/app:1", [256 * 1024, 512 * 1024])
+        for index in range(2, 41):
+            self.api.tag(app, "bench/app", str(index))
+        for index in range(15):
+            self.build(f"bench/tool{index}:latest", [], busybox=False)
+        seeded = {"image_id": app, "reference": "bench/app:1"}
+        if registry:
+            pullable = self.build(None, [4 * 1024 * 1024] * 3)
+            remote = f"{registry}/bench/pullme"
+            self.api.tag(pullable, remote, "1")
+            for chunk in self.api.push(remote, tag="1", stream=True, decode=True):
+                if "error" in chunk:
+                    raise RuntimeError(chunk["error"])
+            self.api.remove_image(pullable, force=True)
+            seeded["pull_reference"] = f"{remote}:1"
+        return seeded
+
+    def forget(self, reference: str) -> None:
+        try:
+            self.api.remove_image(reference, force=True)
+        except Exception:  # noqa: BLE001  (already gone is fine)
+            pass
+
+    def cleanup(self) -> None:
+        for image in self.api.images(filters={"label": BENCH_LABEL}):
+            self.forget(image["Id"])
+
+
+# --- processes ---------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Child:
+    def __init__(self, name: str, args: list[str], log: Path) -> None:
+        self.name = name
+        self.log = log
+        with open(log, "wb") as handle:
+            self.proc = subprocess.Popen(
+                args, cwd=ROOT, env=dict(os.environ), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def _wait(check, seconds: float, what: str, child: Child) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if child.proc.poll() is not None:
+            raise RuntimeError(f"{what} exited early; see {child.log}")
+        if check():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} not ready in {seconds}s; see {child.log}")
+
+
+def start_server(workdir: Path) -> tuple[Child, str]:
+    port = _free_port()
+    args = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--workers", os.environ.get("BERTH_WEB_WORKERS", "1")]
+    child = Child("uvicorn", [*args, "--no-access-log", "--timeout-graceful-shutdown", "3"], workdir / "uvicorn.log")
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return requests.get(url + "/login/", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    _wait(ready, 60, "uvicorn", child)
+    return child, url
+
+
+def start_worker(workdir: Path) -> Child:
+    args = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2"]
+    child = Child("worker", [*args, "--without-gossip", "--without-mingle", "-n", "load@bench"], workdir / "worker.log")
+    _wait(lambda: "ready." in child.log.read_text(errors="replace"), 60, "celery worker", child)
+    return child
+
+
+# --- which pages exist on this branch ----------------------------------------------
+
+
+def _named_routes() -> dict[str, tuple[str, list[str]]]:
+    """name -> (route template with <params>, param names) for every named URL."""
+    from django.urls import get_resolver
+
+    routes: dict[str, tuple[str, list[str]]] = {}
+
+    def walk(resolver, prefix: str = "") -> None:  # noqa: ANN001
+        for pattern in resolver.url_patterns:
+            if hasattr(pattern, "url_patterns"):
+                if not getattr(pattern, "namespace", None):
+                    walk(pattern, prefix + str(pattern.pattern))
+            elif pattern.name:
+                route = "/" + prefix + str(pattern.pattern)
+                params = re.findall(r"<(?:\w+:)?(\w+)>", route)
+                routes[pattern.name] = (route, params)
+
+    walk(get_resolver())
+    return routes
+
+
+def _fill(route: str, values: dict[str, str]) -> str:
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values.get(m.group(1), "x"), route)
+
+
+_SKIP_WORDS = ("remove", "delete", "export", "stream", "events", "confirm", "cancel", "approve", "reject", "logout")
+
+
+def discover_pages(session: requests.Session, base: str, seeded: dict[str, str]) -> dict[str, list[str]]:
+    """Concrete URLs by kind: 'list', 'image' (the image page and its layers), 'history'."""
+    image_id = seeded["image_id"]
+    candidates_for_image = [image_id, image_id.removeprefix("sha256:"), image_id[7:19], seeded["reference"]]
+    pages: dict[str, list[str]] = {"list": [f"{base}/env/local/images/"], "image": [], "history": []}
+    for name, (route, params) in sorted(_named_routes().items()):
+        if any(word in name for word in _SKIP_WORDS) or re.search(r"[\^$(]", route):
+            continue
+        extra = [p for p in params if p != "env"]
+        kind = None
+        if "history" in name or name.startswith("audit"):
+            kind = "history"
+        if len(extra) == 1 and "image" in name:
+            kind = "image" if kind is None else kind
+        if kind is None or len(extra) > 1 or (kind == "history" and extra and "image" not in name):
+            continue
+        tries = [""] if not extra else candidates_for_image
+        for value in tries:
+            url = base + _fill(route, {"env": "local", **({extra[0]: value} if extra else {})})
+            try:
+                response = session.get(url, timeout=30)
+            except requests.RequestException:
+                continue
+            if response.status_code == 200 and "text/html" in response.headers.get("Content-Type", ""):
+                pages[kind].append(url)
+                break
+    return pages
+
+
+def discover_pull_stream(
+    session: requests.Session, base: str, reference: str, images: Images
+) -> tuple[callable, str] | None:
+    """If this branch has pulls with an SSE stream: a function that starts a pull and returns its stream URL."""
+    from images_app.models import PullJob
+
+    routes = _named_routes()
+    form_names = [n for n, (_, params) in routes.items() if "pull" in n and params == ["env"]]
+    stream_names = [
+        n for n, (_, params) in routes.items() if "pull" in n and ("stream" in n or "events" in n) and len(params) >= 1
+    ]
+    if not form_names or not stream_names:
+        return None
+    stream_route, stream_params = routes[stream_names[0]]
+
+    def start_pull() -> str | None:
+        images.forget(reference)
+        before = PullJob.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        for name in form_names:
+            url = base + _fill(routes[name][0], {"env": "local"})
+            token = session.cookies.get("csrftoken") or ""
+            session.post(
+                url,
+                data={"reference": reference, "csrfmiddlewaretoken": token},
+                headers={"Referer": url},
+                timeout=30,
+                allow_redirects=False,
+            )
+            job = PullJob.objects.filter(id__gt=before).order_by("-id").first()
+            if job is not None:
+                values = {"env": "local", **{p: str(job.id) for p in stream_params if p != "env"}}
+                return base + _fill(stream_route, values)
+        return None
+
+    session.get(base + "/login/", timeout=10)  # a CSRF cookie for the form posts
+    first = start_pull()
+    if first is None:
+        return None
+    return start_pull, first
+
+
+# --- the load ----------------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.errors: Counter[str] = Counter()
+
+    def add(self, kind: str, seconds: float, error: str | None) -> None:
+        with self.lock:
+            self.latencies[kind].append(seconds)
+            if error:
+                self.errors[f"{kind}: {error}"] += 1
+
+
+def browse(cookie: tuple[str, str], pages: dict[str, list[str]], until: float, think: float, rec: Recorder) -> None:
+    session = requests.Session()
+    session.cookies.set(*cookie)
+    kinds = [k for k in ("list", "list", "image", "history") if pages.get(k)]
+    rng = random.Random()
+    # Users arrive spread over one think period, as people do, not as one burst at t=0.
+    time.sleep(rng.uniform(0, 2 * think) if think else 0)
+    while time.monotonic() < until:
+        kind = rng.choice(kinds)
+        url = rng.choice(pages[kind])
+        start = time.perf_counter()
+        error = None
+        try:
+            response = session.get(url, timeout=30, allow_redirects=False)
+            if response.status_code != 200:
+                error = f"HTTP {response.status_code}"
+        except requests.RequestException as exc:
+            error = type(exc).__name__
+        rec.add(kind, time.perf_counter() - start, error)
+        if think:
+            time.sleep(min(rng.uniform(0, 2 * think), max(0.0, until - time.monotonic())))
+
+
+class PullFeed:
+    """The stream URL of the pull currently in progress, renewed by a driver thread."""
+
+    def __init__(self, first: str) -> None:
+        self.url = first
+        self.lock = threading.Lock()
+        self.pulls = 1
+
+    def current(self) -> str:
+        with self.lock:
+            return self.url
+
+
+def drive_pulls(feed: PullFeed, start_pull, until: float) -> None:  # noqa: ANN001
+    while time.monotonic() < until:
+        time.sleep(3)
+        url = start_pull()
+        if url:
+            with feed.lock:
+                feed.url = url
+                feed.pulls += 1
+
+
+def watch(feed: PullFeed, cookie: tuple[str, str], until: float, rec: Recorder, events: Counter) -> None:
+    session = requests.Session()
+    session.cookies.set(*cookie)
+    watched = ""
+    while time.monotonic() < until:
+        url = feed.current()
+        if url == watched:
+            time.sleep(0.5)  # that pull's stream already ended: wait for the next pull
+            continue
+        watched = url
+        start = time.perf_counter()
+        first_event = None
+        try:
+            with session.get(url, stream=True, timeout=(10, 30)) as response:
+                if response.status_code != 200:
+                    rec.add("sse", time.perf_counter() - start, f"HTTP {response.status_code}")
+                    time.sleep(1)
+                    continue
+                for line in response.iter_lines():
+                    if line.startswith(b"data:"):
+                        if first_event is None:
+                            first_event = time.perf_counter() - start
+                        events["data"] += 1
+                    if time.monotonic() >= until:
+                        break
+            rec.add("sse", first_event if first_event is not None else time.perf_counter() - start, None)
+        except requests.RequestException as exc:
+            rec.add("sse", time.perf_counter() - start, type(exc).__name__)
+            time.sleep(0.5)
+
+
+def idle_median(session: requests.Session, url: str, count: int = 30) -> float:
+    for _ in range(10):
+        session.get(url, timeout=30)
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        session.get(url, timeout=30)
+        samples.append(time.perf_counter() - start)
+    fresh = []
+    for _ in range(count):
+        other = requests.Session()
+        other.cookies.update(session.cookies)
+        start = time.perf_counter()
+        other.get(url, timeout=30)
+        fresh.append(time.perf_counter() - start)
+        other.close()
+    print(
+        f"idle: keepalive median {median(samples) * 1000:.1f} ms, fresh-connection median {median(fresh) * 1000:.1f} ms"
+    )
+    return median(samples)
+
+
+def main() -> int:
+    _terminate_on_sigterm()
+    seconds = env_seconds("BERTH_LOAD_SECONDS", 60)
+    users = int(os.environ.get("BERTH_LOAD_USERS", "50"))
+    sse_clients = int(os.environ.get("BERTH_LOAD_SSE_CLIENTS", "50"))
+    think = env_seconds("BERTH_LOAD_THINK_SECONDS", 1.0)
+    docker_host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    registry = os.environ.get("BERTH_TEST_REGISTRY")
+    workdir = Path(tempfile.mkdtemp(prefix="load-", dir=os.environ.get("BERTH_SERVICES_DIR")))
+    heading(f"load: {users} users + {sse_clients} SSE clients for {seconds:.0f} s (think {think:.1f} s)")
+    # Figures from a busy machine mean little: say how busy it was (the load generator shares it too).
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the run")
+
+    _setup_django(workdir)
+    cookies, (cookie_name, operator) = _make_users(users)
+    images = Images(docker_host)
+    children: list[Child] = []
+    finished = False
+    try:
+        seeded = images.seed(registry)
+        children.append(start_worker(workdir))
+        server, base = start_server(workdir)
+        children.append(server)
+
+        probe = requests.Session()
+        probe.cookies.set(cookie_name, cookies[0])
+        pages = discover_pages(probe, base, seeded)
+        for kind, urls in pages.items():
+            shown = ", ".join(u.removeprefix(base) for u in urls) or "none on this branch (skipped)"
+            print(f"pages[{kind}]: {shown}")
+        list_idle = idle_median(probe, pages["list"][0])
+
+        feed = None
+        watcher_cookies = cookies
+        if sse_clients and registry:
+            operator_session = _login(base, operator.get_username())
+            found = discover_pull_stream(operator_session, base, seeded["pull_reference"], images)
+            if found is None:
+                print("sse: no pull stream on this branch (skipped)")
+            else:
+                start_pull, first = found
+                feed = PullFeed(first)
+                print(f"sse: following pulls of {seeded['pull_reference']} at {first.removeprefix(base)}")
+                # Viewers may or may not watch others' pulls on this branch; if not, watchers use the operator.
+                with probe.get(first, stream=True, timeout=(10, 10)) as answer:
+                    if answer.status_code == 403:
+                        watcher_cookies = [operator_session.cookies.get(cookie_name)]
+                        print("sse: viewers may not watch pulls here; the SSE clients use the operator's session")
+
+        rec = Recorder()
+        events: Counter[str] = Counter()
+        until = time.monotonic() + seconds
+        threads = [
+            threading.Thread(target=browse, args=((cookie_name, c), pages, until, think, rec), daemon=True)
+            for c in cookies
+        ]
+        if feed is not None:
+            threads.append(threading.Thread(target=drive_pulls, args=(feed, start_pull, until), daemon=True))
+            threads += [
+                threading.Thread(
+                    target=watch,
+                    args=(feed, (cookie_name, watcher_cookies[i % len(watcher_cookies)]), until, rec, events),
+                    daemon=True,
+                )
+                for i in range(sse_clients)
+            ]
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=max(1.0, until - time.monotonic()) + 45)
+        elapsed = time.perf_counter() - began
+
+        page_latencies = [s for kind, values in rec.latencies.items() if kind != "sse" for s in values]
+        total = summarize(page_latencies)
+        page_errors = sum(n for key, n in rec.errors.items() if not key.startswith("sse"))
+        print(f"\nrequests: {total.count} in {elapsed:.1f} s = {total.count / elapsed:.1f} req/s")
+        print(total.line("all pages"))
+        for kind in ("list", "image", "history"):
+            if rec.latencies.get(kind):
+                print(summarize(rec.latencies[kind]).line(f"  {kind} page"))
+        if feed is not None:
+            sse = summarize(rec.latencies.get("sse", []))
+            print(sse.line("sse: time to first event"))
+            print(f"sse: {feed.pulls} pulls watched, {events['data']} events received")
+        print(f"errors: {sum(rec.errors.values())} (pages {page_errors})")
+        for key, count in rec.errors.most_common(10):
+            print(f"  {count:6d}  {key}")
+        print(f"machine: load average {os.getloadavg()[0]:.1f} after the run")
+        list_p95 = summarize(rec.latencies["list"]).p95
+        ratio = list_p95 / list_idle if list_idle else float("nan")
+        ok = ratio <= TARGET_RATIO and sum(rec.errors.values()) == 0
+        print(
+            f"list page: idle median {list_idle * 1000:.1f} ms, p95 under load {list_p95 * 1000:.1f} ms "
+            f"= {ratio:.2f}x (target <= {TARGET_RATIO:.0f}x, 0 errors): {verdict(ok)}"
+        )
+        finished = True
+        return 0
+    finally:
+        for child in reversed(children):
+            child.stop()
+        images.cleanup()
+        if finished:  # after a failure the logs in workdir say why: keep them
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _login(base: str, username: str) -> requests.Session:
+    session = requests.Session()
+    session.get(base + "/login/", timeout=10)
+    response = session.post(
+        base + "/login/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": base + "/login/"},
+        timeout=30,
+        allow_redirects=False,
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"login as {username} failed: HTTP {response.status_code}")
+    return session
+
+
+if __name__ == "__main__":
+    sys.exit(main())
