@@ -70,11 +70,14 @@ def test_every_page_sends_anonymous_people_to_login(client, db, sample_image, vi
 def test_a_viewer_can_change_nothing(viewer_client, environment, sample_image, docker_api):
     images_before = sorted(i["Id"] for i in docker_api.images(all=True))
     events_before = AuditEvent.objects.count()
+    accepted = []
     for name, url in all_urls(sample_image):
         if name in PUBLIC or name == "logout":
             continue
         response = viewer_client.post(url, {"force": "on", "confirm": "local", "reason": "walk", "reference": "x"})
-        assert response.status_code in (403, 404, 405), f"viewer POST {url} ({name}) answered {response.status_code}"
+        if response.status_code not in (403, 404, 405):
+            accepted.append(f"{url} ({name}): {response.status_code}")
+    assert accepted == [], "viewer POSTs that were not refused"
     assert sorted(i["Id"] for i in docker_api.images(all=True)) == images_before
     assert AuditEvent.objects.exclude(outcome="denied").count() == events_before
 
@@ -82,18 +85,22 @@ def test_a_viewer_can_change_nothing(viewer_client, environment, sample_image, d
 def test_every_post_needs_a_csrf_token(admin_user, environment, sample_image):
     client = Client(enforce_csrf_checks=True)
     client.force_login(admin_user)
+    accepted = []
     for name, url in all_urls(sample_image):
         if name in ("login",):
             continue
         response = client.post(url, {})
-        assert response.status_code in (403, 404, 405), (
-            f"POST {url} ({name}) without CSRF answered {response.status_code}"
-        )
+        if response.status_code not in (403, 404, 405):
+            accepted.append(f"{url} ({name}): {response.status_code}")
+    assert accepted == [], "POSTs without a CSRF token that were not refused"
 
 
 def test_no_page_answers_get_with_a_server_error(admin_client, environment, sample_image):
+    failed = []
     for name, url in all_urls(sample_image):
         if name == "logout":
             continue
         response = admin_client.get(url)
-        assert response.status_code < 500, f"GET {url} ({name}) answered {response.status_code}"
+        if response.status_code >= 500:
+            failed.append(f"{url} ({name}): {response.status_code}")
+    assert failed == []

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from images_app import pull_stream
 from images_app.environments import environment_get
@@ -104,6 +104,7 @@ def pull_create(request: HttpRequest, env: str) -> HttpResponse:
     return render(request, "pulls/form.html", {"environment": environment, "form": form}, status=status)
 
 
+@require_safe
 def pull_list(request: HttpRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
     pulls_sweep_stale()
@@ -122,6 +123,7 @@ def _job_or_404(environment: Any, pk: int) -> PullJob:
     return job
 
 
+@require_safe
 def pull_detail(request: HttpRequest, env: str, pk: int) -> HttpResponse:
     environment = environment_get(env)
     pulls_sweep_stale()
@@ -150,6 +152,7 @@ def pull_cancel_view(request: HttpRequest, env: str, pk: int) -> HttpResponse:
     return redirect("pull_detail", env=environment.name, pk=job.pk)
 
 
+@require_safe
 async def pull_events(request: HttpRequest, env: str, pk: int) -> HttpResponse:
     """Server-sent events of one pull: the state at once, then live progress until it ends."""
     user = await request.auser()
