@@ -1,0 +1,1 @@
+"""Forms: where user input is validated before anything reaches an engine."""
