@@ -333,3 +333,15 @@ def test_reference_patterns_the_cli_accepts_pass_the_form(value):
 @pytest.mark.parametrize("value", ["abc123def456", "sha256:" + "a" * 64, "localhost:5000/app:v1", "busybox"])
 def test_before_accepts_ids_and_references(value):
     assert ImageFilterForm({"before": value}).is_valid()
+
+
+def test_running_pulls_show_above_the_list(viewer_client, environment, operator):
+    from images_app.models import PullJob
+
+    PullJob.objects.create(environment=environment, reference="localhost:5000/slow:1", requested_by=operator)
+    PullJob.objects.create(
+        environment=environment, reference="localhost:5000/done:1", requested_by=operator, status="succeeded"
+    )
+    html = viewer_client.get(URL).content.decode()
+    assert "1 pull in progress" in html
+    assert "localhost:5000/slow:1" in html and "localhost:5000/done:1" not in html

@@ -45,3 +45,23 @@ def test_bad_filter_shows_the_error_in_the_page(live_url, page, viewer, environm
     response = page.goto(live_url + "/env/local/images/?reference=no%20spaces")
     assert response.status == 400
     assert "reference" in page.locator("#filter-errors").inner_text()
+
+
+def test_without_javascript_the_list_filters_and_hides_js_only_controls(live_url, browser, viewer, images, unique_name):
+    repo = unique_name("nojs")
+    image_id = images.build(f"{repo}:1", busybox=False)
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        browser_login(page, live_url, "vera")
+        page.goto(live_url + "/env/local/images/")
+        page.fill("input[name=q]", repo)
+        page.click("#image-filters button[type=submit]")
+        page.wait_for_url(f"**q={repo}**")
+        row = page.locator(f"tr[data-image-id='{image_id}']")
+        assert row.count() == 1
+        assert not row.locator("button.js-copy").is_visible()
+        assert row.locator("code").get_attribute("title") == image_id  # the full ID is still on hover
+    finally:
+        context.close()
