@@ -128,3 +128,19 @@ def test_space_bar_rounding_never_overflows():
     summary = SpaceSummary(size=3, in_use=1, in_use_size=1, unused=1, unused_size=1, dangling=1, dangling_size=1)
     bar = space_bar(summary)
     assert bar[-1].x + bar[-1].width <= 100.0
+
+
+def test_measuring_gives_a_lower_bound_from_system_df(viewer_client, images, unique_name, start_container, docker_api):
+    repo = unique_name("measure")
+    used = images.build(f"{repo}:used", layers=[10_000])
+    images.build(f"{repo}:idle", layers=[7_000])
+    start_container(used)
+    plain = viewer_client.get(URL).context["dashboard"]
+    assert plain.reclaimable_at_least is None
+    measured = viewer_client.get(URL, {"measure": "1"})
+    df = docker_api.df()["Images"]
+    unique_of_unused = sum(i["Size"] - max(i["SharedSize"], 0) for i in df if i["Containers"] == 0)
+    dashboard = measured.context["dashboard"]
+    assert dashboard.reclaimable_at_least == unique_of_unused
+    assert 0 < dashboard.reclaimable_at_least <= dashboard.summary.reclaimable
+    assert f'title="{unique_of_unused} bytes"' in measured.content.decode()

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from images_app import engine
+from images_app.engine import ImageInfo
+from images_app.errors import EngineError, EngineUnavailable
 from images_app.models import AuditEvent, CleanupRequest, Environment, PullJob
 from images_app.selectors.images import DANGLING, IN_USE, UNUSED, ImageRow, SpaceSummary, image_rows, space_summary
 
@@ -53,14 +55,39 @@ class Dashboard:
     recent_events: list[AuditEvent]
     containers: int
     running_containers: int
+    # Only when asked for: the engine's disk report is slow on big hosts.
+    reclaimable_at_least: int | None = None
+    disk_error: str = ""
 
 
-def dashboard_for(environment: Environment) -> Dashboard:
-    """Everything the home page shows: two engine calls plus a few small queries."""
+def unique_bytes_of_unused(images: list[ImageInfo], per_image: Counter[str], unique_sizes: dict[str, int]) -> int:
+    """Sum of the unique bytes of images no container uses: a lower bound on what removing them frees.
+
+    A layer shared only among these images counts as shared for each of them, so it is
+    missed here although removing them all would free it (pure).
+    """
+    return sum(unique_sizes.get(image.id, 0) for image in {i.id: i for i in images}.values() if not per_image[image.id])
+
+
+def dashboard_for(environment: Environment, *, measure_disk: bool = False) -> Dashboard:
+    """Everything the home page shows: two engine calls plus a few small queries.
+
+    `measure_disk` adds the engine's disk report (`/system/df`, slow on big hosts) for a
+    lower bound on the reclaimable bytes.
+    """
     images = engine.list_images(environment)
     containers = engine.list_containers(environment)
     per_image = Counter(c.image_id for c in containers)
     summary = space_summary(images, per_image)
+    at_least, disk_error = None, ""
+    if measure_disk:
+        try:
+            usage = engine.disk_usage(environment)
+        except (EngineUnavailable, EngineError) as error:
+            # The slow report timing out must not take the whole dashboard down with it.
+            disk_error = error.message
+        else:
+            at_least = unique_bytes_of_unused(images, per_image, {k: v.unique_size for k, v in usage.items()})
     first_rows: dict[str, ImageRow] = {}
     for row in image_rows(images, containers):
         first_rows.setdefault(row.image.id, row)
@@ -80,6 +107,8 @@ def dashboard_for(environment: Environment) -> Dashboard:
         ),
         containers=len(containers),
         running_containers=sum(1 for c in containers if c.running),
+        reclaimable_at_least=at_least,
+        disk_error=disk_error,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from images_app import engine
 from images_app.engine import ContainerInfo, DiskUsage, HistoryEntry, ImageDetail, ImageInfo
-from images_app.errors import ImageNotFound
+from images_app.errors import EngineError, EngineUnavailable, ImageNotFound
 from images_app.models import Environment
 from images_app.references import is_image_id_like
 
@@ -284,6 +284,7 @@ class ImagePage:
     history: list[HistoryEntry]
     containers: list[ContainerUse]
     disk: DiskUsage | None
+    disk_error: str = ""
     tags: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -321,13 +322,19 @@ def image_page(environment: Environment, image_id: str) -> ImagePage:
         raise ImageNotFound(image_id, "No image with this ID.")
     history = engine.image_history(environment, detail.id)
     containers = engine.containers_for_image(environment, detail.id)
-    disk = engine.disk_usage(environment).get(detail.id)
+    disk, disk_error = None, ""
+    try:
+        disk = engine.disk_usage(environment).get(detail.id)
+    except (EngineUnavailable, EngineError) as error:
+        # The slow report timing out must not hide everything else the page knows.
+        disk_error = error.message
     uses = [ContainerUse(c, c.image) for c in sorted(containers, key=lambda c: c.created, reverse=True)]
     return ImagePage(
         detail=detail,
         history=history,
         containers=uses,
         disk=disk,
+        disk_error=disk_error,
         tags=[split_repo_tag(t) for t in detail.repo_tags],
     )
 

@@ -88,5 +88,5 @@ def image_detail(request: HttpRequest, env: str, image_id: str) -> HttpResponse:
 
 def env_home(request: HttpRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
-    dashboard = dashboard_for(environment)
+    dashboard = dashboard_for(environment, measure_disk=request.GET.get("measure") == "1")
     return render(request, "images/dashboard.html", {"environment": environment, "dashboard": dashboard})
