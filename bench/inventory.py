@@ -30,8 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 import docker
 
 BENCH_LABEL = "berth.bench"
-TAGS_PER_MULTI_TAG_IMAGE = 16
-SEED_DEADLINE_SECONDS = 600  # a bound on seeding, whatever the engine's speed
+SEED_DEADLINE_SECONDS = 900  # a bound on seeding, whatever the engine's speed
 
 
 def _context(run: str, index: int) -> io.BytesIO:
@@ -54,27 +53,30 @@ def _build(api: docker.APIClient, run: str, index: int) -> str:
     return api.inspect_image(tag)["Id"]
 
 
-def plan(rows: int) -> tuple[int, int]:
-    """(distinct images, of which multi-tag) so that the list has exactly `rows` rows.
+def plan(rows: int, distinct: int | None = None) -> list[int]:
+    """How many tags each distinct image gets so that the list has exactly `rows` rows.
 
-    Three quarters of the rows come from images with TAGS_PER_MULTI_TAG_IMAGE tags
-    each (tagging is fast, building is not), the rest from single-tag images: both
-    shapes the list must handle.
+    Building is the slow part and tagging is fast, so by default 3 in 10 rows are
+    distinct images and the other rows are extra tags spread over a fifth of them:
+    single-tag and many-tag images, both shapes the list must handle (pure).
     """
-    multi = max(1, rows * 3 // 4 // TAGS_PER_MULTI_TAG_IMAGE)
-    single = rows - multi * TAGS_PER_MULTI_TAG_IMAGE
-    if single < 0:
-        raise ValueError("too few rows for the plan")
-    return single + multi, multi
+    distinct = distinct or max(1, rows * 3 // 10)
+    if not 1 <= distinct <= rows:
+        raise ValueError("need 1 <= images <= rows")
+    tags = [1] * distinct
+    multi = max(1, distinct // 5)
+    for extra in range(rows - distinct):
+        tags[extra % multi] += 1
+    return tags
 
 
-def seed(api: docker.APIClient, run: str, rows: int, containers: int) -> list[str]:
-    distinct, multi = plan(rows)
+def seed(api: docker.APIClient, run: str, rows: int, containers: int, distinct: int | None = None) -> list[str]:
+    tags = plan(rows, distinct)
     deadline = time.monotonic() + SEED_DEADLINE_SECONDS
     with ThreadPoolExecutor(max_workers=4) as pool:
-        image_ids = list(pool.map(lambda i: _build(api, run, i), range(distinct)))
-    for index, image_id in enumerate(image_ids[:multi]):
-        for tag in range(1, TAGS_PER_MULTI_TAG_IMAGE):
+        image_ids = list(pool.map(lambda i: _build(api, run, i), range(len(tags))))
+    for index, (image_id, count) in enumerate(zip(image_ids, tags, strict=True)):
+        for tag in range(1, count):
             if time.monotonic() > deadline:
                 raise RuntimeError("seeding took too long")
             api.tag(image_id, f"berth-bench-{run}/img{index:04d}", f"v{tag}")
@@ -150,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--containers", type=int, default=200)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--images", type=int, default=None, help="distinct images (default: 3 in 10 rows)")
     args = parser.parse_args(argv)
     if not 20 <= args.rows <= 20000 or not 0 <= args.containers <= 2000 or not 1 <= args.runs <= 200:
         parser.error("rows 20..20000, containers 0..2000, runs 1..200")
@@ -166,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     image_ids: list[str] = []
     try:
         started = time.monotonic()
-        image_ids = seed(api, run, args.rows, args.containers)
+        image_ids = seed(api, run, args.rows, args.containers, args.images)
         seeded_in = time.monotonic() - started
         total_rows = sum(max(1, len(i.get("RepoTags") or [])) for i in api.images())
         print(f"seeded {args.rows} rows ({len(image_ids)} images) and {args.containers} containers in {seeded_in:.1f}s")
