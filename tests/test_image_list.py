@@ -345,3 +345,11 @@ def test_running_pulls_show_above_the_list(viewer_client, environment, operator)
     html = viewer_client.get(URL).content.decode()
     assert "1 pull in progress" in html
     assert "localhost:5000/slow:1" in html and "localhost:5000/done:1" not in html
+
+
+def test_search_counts_say_how_many_of_the_engines_images_match(viewer_client, trio, docker_api, run_label):
+    searched = _get(viewer_client, q=trio["repo"] + ":two")
+    total = len(docker_api.images())
+    assert f"image matching, of {total}<" in searched.content.decode()
+    engine_filtered = _get(viewer_client, label=run_label[1]).content.decode()
+    assert "images matching<" in engine_filtered  # the engine filtered: its whole count is unknown here

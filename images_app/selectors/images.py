@@ -234,8 +234,14 @@ def filter_rows(rows: Iterable[ImageRow], query: ImageListQuery) -> list[ImageRo
 class ImageListing:
     rows: list[ImageRow]  # filtered and sorted, all of them (the view pages them)
     totals: SpaceSummary
-    engine_total: int = 0  # images on the engine before Berth's own filters, for "n of m"
+    engine_total: int = 0  # images the engine returned, before Berth's own filters
     filtered: bool = False
+    engine_filtered: bool = False  # then engine_total is not the engine's whole count
+
+    @property
+    def of_total(self) -> int | None:
+        """The engine's image count to show as "n of m", when this page knows it."""
+        return self.engine_total if self.filtered and not self.engine_filtered else None
 
 
 def image_listing(environment: Environment, query: ImageListQuery | None = None) -> ImageListing:
@@ -258,6 +264,7 @@ def image_listing(environment: Environment, query: ImageListQuery | None = None)
         totals=totals,
         engine_total=len(images),
         filtered=filtered,
+        engine_filtered=bool(query.engine_filters()),
     )
 
 
