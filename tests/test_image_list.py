@@ -353,3 +353,10 @@ def test_search_counts_say_how_many_of_the_engines_images_match(viewer_client, t
     assert f"image matching, of {total}<" in searched.content.decode()
     engine_filtered = _get(viewer_client, label=run_label[1]).content.decode()
     assert "images matching<" in engine_filtered  # the engine filtered: its whole count is unknown here
+
+
+def test_each_active_filter_can_be_removed_alone(viewer_client, trio, run_label):
+    html = _get(viewer_client, label=run_label[1], status="unused", sort="size", page=2).content.decode()
+    label_param = run_label[1].replace("=", "%3D")
+    assert 'href="?status=unused&amp;sort=size" aria-label="Remove the label= filter"' in html
+    assert f'href="?label={label_param}&amp;sort=size" aria-label="Remove the status filter"' in html

@@ -41,6 +41,29 @@ def _headers(query: ImageListQuery) -> list[dict]:
     return headers
 
 
+_FILTER_NAMES = [
+    ("q", "search"),
+    ("status", "status"),
+    ("reference", "reference="),
+    ("before", "before="),
+    ("since", "since="),
+    ("label", "label="),
+]
+
+
+def _active_filters(request: HttpRequest) -> list[dict]:
+    """Each filter in use, with the URL of this same view without it (the chips above the table)."""
+    chips = []
+    for key, label in _FILTER_NAMES:
+        value = request.GET.get(key, "").strip()
+        if value:
+            params = request.GET.copy()
+            params.pop(key, None)
+            params.pop("page", None)
+            chips.append({"label": label, "value": value, "remove": "?" + params.urlencode()})
+    return chips
+
+
 def _engine_rejected(form: ImageFilterForm, error: EngineError | ImageNotFound, query: ImageListQuery) -> None:
     """Turn the engine's answer to a well-formed but unusable filter into a form error."""
     message = error.message
@@ -74,6 +97,7 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
             page = Paginator(listing.rows, settings.BERTH_PAGE_SIZE).get_page(request.GET.get("page"))
             context.update(listing=listing, rows=listing.rows, page=page, headers=_headers(query), query=query)
             context["active_pulls"] = active_pulls_for(environment)
+            context["chips"] = _active_filters(request)
     if not form.is_valid() or context["listing"] is None:
         status = 400
         context["headers"] = _headers(ImageListQuery())
