@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
 from images_app import engine
+from images_app.engine import ImageInfo
 from images_app.models import CleanupRequest, PullJob
-from images_app.selectors.dashboard import space_bar
+from images_app.selectors.dashboard import space_bar, unique_bytes_of_unused
 from images_app.selectors.images import SpaceSummary
 from images_app.services.audit import audit_record
 
@@ -144,3 +145,12 @@ def test_measuring_gives_a_lower_bound_from_system_df(viewer_client, images, uni
     assert dashboard.reclaimable_at_least == unique_of_unused
     assert 0 < dashboard.reclaimable_at_least <= dashboard.summary.reclaimable
     assert f'title="{unique_of_unused} bytes"' in measured.content.decode()
+
+
+def test_lower_bound_counts_unique_bytes_of_images_no_container_uses_once_each():
+    def image(name: str) -> ImageInfo:
+        return ImageInfo("sha256:" + name * 64, (), (), datetime(2026, 1, 1, tzinfo=UTC), 100, {}, "")
+
+    idle, used = image("a"), image("b")
+    per_image = Counter({used.id: 1})
+    assert unique_bytes_of_unused([idle, idle, used], per_image, {idle.id: 40, used.id: 70}) == 40

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.test import override_settings
 from django.urls import reverse
@@ -129,12 +131,20 @@ def test_page_links_to_removal_and_pull_again(viewer_client, rich_image):
     assert f"?reference={repo}%3A1" in html
 
 
-def test_created_by_id_is_recognised_for_short_and_full_ids():
-    def use(created_from: str) -> ContainerUse:
-        return ContainerUse(
-            ContainerInfo("c" * 64, "n", created_from, "sha256:" + "a" * 64, "exited", "", None), created_from
-        )  # type: ignore[arg-type]
+def _use(created_from: str) -> ContainerUse:
+    container = ContainerInfo(
+        id="c" * 64,
+        name="job",
+        image=created_from,
+        image_id="sha256:" + "a" * 64,
+        state="exited",
+        status="Exited (0)",
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    return ContainerUse(container, created_from)
 
-    assert use("sha256:" + "a" * 64).by_id
-    assert use("aaaaaaaaaaaa").by_id
-    assert not use("app:1").by_id
+
+def test_created_by_id_is_recognised_for_short_and_full_ids():
+    assert _use("sha256:" + "a" * 64).by_id
+    assert _use("aaaaaaaaaaaa").by_id
+    assert not _use("app:1").by_id

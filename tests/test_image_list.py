@@ -81,9 +81,9 @@ def test_multi_tag_image_rows_say_they_are_one_image(viewer_client, trio):
     response = _get(viewer_client, q=trio["repo"] + ":")
     html = response.content.decode()
     rows = [r for r in response.context["rows"] if r.image.id == trio["big"]]
-    assert sorted((r.tag, r.tag_index, r.tag_count) for r in rows) == [("also", 2, 2), ("one", 1, 2)] or sorted(
-        (r.tag, r.tag_index, r.tag_count) for r in rows
-    ) == [("also", 1, 2), ("one", 2, 2)]
+    assert sorted(r.tag for r in rows) == ["also", "one"]
+    assert sorted(r.tag_index for r in rows) == [1, 2]
+    assert {r.tag_count for r in rows} == {2}
     assert "tag 1 of 2" in html and "tag 2 of 2" in html
     assert f"The same image as {trio['repo']}:" in html
 
