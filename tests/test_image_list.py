@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -360,3 +361,30 @@ def test_each_active_filter_can_be_removed_alone(viewer_client, trio, run_label)
     label_param = run_label[1].replace("=", "%3D")
     assert 'href="?status=unused&amp;sort=size" aria-label="Remove the label= filter"' in html
     assert f'href="?label={label_param}&amp;sort=size" aria-label="Remove the status filter"' in html
+
+
+def test_pulled_by_digest_image_shows_its_repository_and_counts_as_dangling_like_the_cli(
+    viewer_client, images, unique_name, docker_api, registry_host
+):
+    repo = f"{registry_host}/{unique_name('digest')}"
+    built = images.build(f"{repo}:1", busybox=False, labels={"pushed": "yes"})
+    for chunk in docker_api.push(repo, tag="1", stream=True, decode=True):
+        assert "error" not in chunk, chunk
+    digest = docker_api.inspect_image(built)["RepoDigests"][0]
+    docker_api.remove_image(built, force=True)
+    docker_api.pull(digest)  # no tag: the image comes back with a digest only
+    images.created.append(built)
+    assert docker_api.inspect_image(digest)["Id"] == built
+
+    (row,) = [r for r in _get(viewer_client, q=built[7:19]).context["rows"]]
+    cli = subprocess.run(
+        ["docker", "image", "ls", "--no-trunc", "--format", "{{.ID}} {{.Repository}} {{.Tag}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.splitlines()
+    assert f"{built} {row.repository} {row.tag}" in cli
+    assert (row.repository, row.tag) == (repo, "<none>")
+    engine_dangling = {i["Id"] for i in docker_api.images(filters={"dangling": True})}
+    assert (row.status == "dangling") == (built in engine_dangling)
