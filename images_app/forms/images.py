@@ -18,7 +18,7 @@ _LABEL_KEY = re.compile(r"[^\s=]{1,255}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _clean_image_pointer(value: str, field: str) -> str:
+def _clean_image_pointer(value: str) -> str:
     """`before=`/`since=` name one image: an ID (short or full) or a reference."""
     value = value.strip()
     if not value:
@@ -28,7 +28,7 @@ def _clean_image_pointer(value: str, field: str) -> str:
     try:
         parse_reference(value)
     except BadReference as exc:
-        raise forms.ValidationError(f"{field}: not an image ID or reference ({exc.message})") from exc
+        raise forms.ValidationError(f"Not an image ID or reference: {exc.message}") from exc
     return value
 
 
@@ -61,10 +61,10 @@ class ImageFilterForm(forms.Form):
         return value
 
     def clean_before(self) -> str:
-        return _clean_image_pointer(self.cleaned_data["before"], "before")
+        return _clean_image_pointer(self.cleaned_data["before"])
 
     def clean_since(self) -> str:
-        return _clean_image_pointer(self.cleaned_data["since"], "since")
+        return _clean_image_pointer(self.cleaned_data["since"])
 
     def clean_label(self) -> str:
         value = self.cleaned_data["label"].strip()
