@@ -148,3 +148,18 @@ def test_created_by_id_is_recognised_for_short_and_full_ids():
     assert _use("sha256:" + "a" * 64).by_id
     assert _use("aaaaaaaaaaaa").by_id
     assert not _use("app:1").by_id
+
+
+def test_image_page_costs_four_engine_calls_whatever_the_containers(
+    viewer_client, images, unique_name, start_container
+):
+    image_id = images.build(unique_name("calls") + ":1")
+    viewer_client.get(_url(image_id))  # warm: version negotiation happens once per process
+    before = engine.api_request_count()
+    viewer_client.get(_url(image_id))
+    few = engine.api_request_count() - before
+    for _ in range(3):
+        start_container(image_id)
+    before = engine.api_request_count()
+    viewer_client.get(_url(image_id))
+    assert few == engine.api_request_count() - before == 4  # inspect, history, containers, df
