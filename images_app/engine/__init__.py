@@ -6,7 +6,7 @@ this package imports `docker`.
 """
 
 from images_app.engine.client import api_request_count, endpoint_ping, forget_clients
-from images_app.engine.containers import list_containers
+from images_app.engine.containers import containers_for_image, list_containers
 from images_app.engine.images import (
     disk_usage,
     image_history,
@@ -38,6 +38,7 @@ __all__ = [
     "RemovalReport",
     "SearchHit",
     "api_request_count",
+    "containers_for_image",
     "disk_usage",
     "endpoint_ping",
     "forget_clients",

@@ -27,3 +27,15 @@ def _container_from_api(item: dict) -> ContainerInfo:
         status=item.get("Status", ""),
         created=datetime.fromtimestamp(item.get("Created", 0), tz=UTC),
     )
+
+
+def containers_for_image(endpoint: Endpoint, image_id: str) -> list[ContainerInfo]:
+    """Containers created from exactly this image, running or not (one API call).
+
+    The engine's `ancestor` filter also matches containers of images built on top
+    of this one; those do not hold this image's ID, so they are dropped here.
+    """
+    client = client_for(endpoint)
+    with translate_errors(endpoint, target=image_id):
+        raw = client.containers(all=True, filters={"ancestor": image_id})
+    return [c for c in (_container_from_api(item) for item in raw) if c.image_id == image_id]

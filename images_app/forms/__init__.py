@@ -1,1 +1,1 @@
-"""Forms by area (search, registries): input validation with messages a person understands."""
+"""Forms by area: where input is validated, with messages a person understands, before anything reaches an engine."""

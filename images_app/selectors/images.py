@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from images_app import engine
-from images_app.engine import ContainerInfo, ImageInfo
+from images_app.engine import ContainerInfo, DiskUsage, HistoryEntry, ImageDetail, ImageInfo
+from images_app.errors import EngineError, EngineUnavailable, ImageNotFound
 from images_app.models import Environment
+from images_app.references import is_image_id_like
+
+IN_USE, UNUSED, DANGLING = "in_use", "unused", "dangling"
+STATUS_CHOICES = [(IN_USE, "In use"), (UNUSED, "Unused"), (DANGLING, "Dangling")]
+SORT_COLUMNS = ("repository", "tag", "id", "created", "size", "status")
 
 
 def split_repo_tag(repo_tag: str) -> tuple[str, str]:
@@ -27,10 +35,16 @@ class ImageRow:
     tag: str
     running_containers: int
     stopped_containers: int
+    tag_index: int = 1  # this row is tag `tag_index` of `tag_count`
 
     @property
     def reference(self) -> str:
+        """What removing or pulling this row names: the tag, or the image ID when untagged."""
         return f"{self.repository}:{self.tag}" if self.tag != "<none>" else self.image.id
+
+    @property
+    def tagged(self) -> bool:
+        return self.tag != "<none>"
 
     @property
     def containers(self) -> int:
@@ -44,6 +58,27 @@ class ImageRow:
     def tag_count(self) -> int:
         return len(self.image.repo_tags)
 
+    @property
+    def status(self) -> str:
+        """in_use wins over dangling: an untagged image a container holds cannot be pruned."""
+        if self.in_use:
+            return IN_USE
+        return DANGLING if self.image.dangling else UNUSED
+
+    @property
+    def status_label(self) -> str:
+        return self.status.replace("_", " ")
+
+    @property
+    def other_tags(self) -> tuple[str, ...]:
+        return tuple(t for t in self.image.repo_tags if t != self.reference)
+
+
+def image_status(image: ImageInfo, containers: int) -> str:
+    if containers:
+        return IN_USE
+    return DANGLING if image.dangling else UNUSED
+
 
 def image_rows(images: list[ImageInfo], containers: list[ContainerInfo]) -> list[ImageRow]:
     running = Counter(c.image_id for c in containers if c.running)
@@ -56,8 +91,8 @@ def image_rows(images: list[ImageInfo], containers: list[ContainerInfo]) -> list
             or [(d.partition("@")[0], "<none>") for d in image.repo_digests[:1]]
             or [("<none>", "<none>")]
         )
-        for repository, tag in names:
-            rows.append(ImageRow(image, repository, tag, running[image.id], stopped[image.id]))
+        for index, (repository, tag) in enumerate(names, start=1):
+            rows.append(ImageRow(image, repository, tag, running[image.id], stopped[image.id], index))
     return rows
 
 
@@ -68,3 +103,252 @@ def images_for_list(environment: Environment) -> list[ImageRow]:
     rows = image_rows(images, containers)
     rows.sort(key=lambda r: r.image.created, reverse=True)
     return rows
+
+
+# --- the list: filters, sort, totals ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageListQuery:
+    """What the list shows: the validated filter and sort form, as plain data."""
+
+    text: str = ""
+    status: str = ""  # "", in_use, unused, dangling
+    reference: str = ""  # engine filters, passed as given (validated by the form)
+    before: str = ""
+    since: str = ""
+    label: str = ""
+    sort: str = "created"
+    order: str = "desc"
+
+    def engine_filters(self) -> dict[str, list[str]]:
+        """The CLI's own filters, for the engine's `GET /images/json?filters=`."""
+        filters = {}
+        for name in ("reference", "before", "since", "label"):
+            value = getattr(self, name)
+            if value:
+                filters[name] = [value]
+        return filters
+
+    @property
+    def descending(self) -> bool:
+        return self.order == "desc"
+
+
+@dataclass
+class SpaceSummary:
+    """Images and bytes by category. Sizes count each image once (shared layers per image, as the CLI)."""
+
+    images: int = 0
+    tags: int = 0
+    size: int = 0
+    in_use: int = 0
+    in_use_size: int = 0
+    unused: int = 0
+    unused_size: int = 0
+    dangling: int = 0
+    dangling_size: int = 0
+
+    @property
+    def reclaimable(self) -> int:
+        """At most this many bytes go if every image no container uses is removed.
+
+        An upper bound: a layer such an image shares with a kept image stays on disk.
+        The exact unique size needs the engine's slow disk-usage walk (image page only).
+        """
+        return self.unused_size + self.dangling_size
+
+    @property
+    def reclaimable_images(self) -> int:
+        return self.unused + self.dangling
+
+
+def space_summary(images: Iterable[ImageInfo], containers_by_image: dict[str, int]) -> SpaceSummary:
+    """Counts and bytes per category over distinct images (pure; the list and the dashboard share it)."""
+    summary = SpaceSummary()
+    seen: set[str] = set()
+    for image in images:
+        if image.id in seen:
+            continue
+        seen.add(image.id)
+        summary.images += 1
+        summary.tags += len(image.repo_tags)
+        summary.size += image.size
+        status = image_status(image, containers_by_image.get(image.id, 0))
+        setattr(summary, status, getattr(summary, status) + 1)
+        setattr(summary, f"{status}_size", getattr(summary, f"{status}_size") + image.size)
+    return summary
+
+
+def row_matches_text(row: ImageRow, text: str) -> bool:
+    """The search box: part of repository or tag (or "repo:tag"), or the start of the image ID."""
+    needle = text.strip().lower()
+    if not needle:
+        return True
+    if needle in row.repository.lower() or needle in row.tag.lower():
+        return True
+    if row.tagged and needle in f"{row.repository}:{row.tag}".lower():
+        return True
+    hex_id = row.image.id.removeprefix("sha256:")
+    return hex_id.startswith(needle.removeprefix("sha256:"))
+
+
+def _status_rank(row: ImageRow) -> tuple[int, int, int]:
+    # Ascending reads "most removable first": dangling, unused, then by container count.
+    rank = {DANGLING: 0, UNUSED: 1, IN_USE: 2}[row.status]
+    return rank, row.containers, row.running_containers
+
+
+def _none_last(value: str) -> tuple[bool, str]:
+    return value == "<none>", value.lower()
+
+
+SORT_KEYS: dict[str, Callable[[ImageRow], Any]] = {
+    "repository": lambda r: (_none_last(r.repository), _none_last(r.tag)),
+    "tag": lambda r: (_none_last(r.tag), _none_last(r.repository)),
+    "id": lambda r: r.image.id,
+    "created": lambda r: r.image.created,
+    "size": lambda r: r.image.size,
+    "status": _status_rank,
+}
+
+
+def sort_rows(rows: list[ImageRow], sort: str, descending: bool) -> list[ImageRow]:
+    """Sorted by one column; ties keep the CLI's order (newest first, then by name)."""
+    ordered = sorted(rows, key=lambda r: (r.repository, r.tag))
+    ordered.sort(key=lambda r: r.image.created, reverse=True)
+    ordered.sort(key=SORT_KEYS[sort], reverse=descending)
+    return ordered
+
+
+def filter_rows(rows: Iterable[ImageRow], query: ImageListQuery) -> list[ImageRow]:
+    """The filters the engine cannot apply: the search text and the in-use status."""
+    return [
+        row
+        for row in rows
+        if (not query.status or row.status == query.status) and (not query.text or row_matches_text(row, query.text))
+    ]
+
+
+@dataclass
+class ImageListing:
+    rows: list[ImageRow]  # filtered and sorted, all of them (the view pages them)
+    totals: SpaceSummary
+    engine_total: int = 0  # images the engine returned, before Berth's own filters
+    filtered: bool = False
+    engine_filtered: bool = False  # then engine_total is not the engine's whole count
+
+    @property
+    def of_total(self) -> int | None:
+        """The engine's image count to show as "n of m", when this page knows it."""
+        return self.engine_total if self.filtered and not self.engine_filtered else None
+
+
+def image_listing(environment: Environment, query: ImageListQuery | None = None) -> ImageListing:
+    """The list page's rows and totals: two engine calls (images, containers), whatever the count.
+
+    Raises ImageNotFound when `before=`/`since=` name an image the engine does not have.
+    """
+    query = query or ImageListQuery()
+    images = engine.list_images(environment, filters=query.engine_filters())
+    containers = engine.list_containers(environment)
+    rows = filter_rows(image_rows(images, containers), query)
+    per_image = Counter(c.image_id for c in containers)
+    shown = {row.image.id: row.image for row in rows}
+    totals = space_summary(shown.values(), per_image)
+    # Tags over the filtered rows, not the images' whole tag lists: a text filter may show one tag of three.
+    totals.tags = sum(1 for row in rows if row.tagged)
+    filtered = bool(query.engine_filters() or query.status or query.text)
+    return ImageListing(
+        rows=sort_rows(rows, query.sort, query.descending),
+        totals=totals,
+        engine_total=len(images),
+        filtered=filtered,
+        engine_filtered=bool(query.engine_filters()),
+    )
+
+
+# --- one image ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContainerUse:
+    """A container holding the image, and the name it was created from."""
+
+    container: ContainerInfo
+    created_from: str  # the tag as written at `docker create`, or the image ID
+
+    @property
+    def by_id(self) -> bool:
+        # The engine reports the image ID here when the container was created by ID,
+        # or when the tag it was created from has since moved to another image.
+        return self.created_from.startswith("sha256:") or is_image_id_like(self.created_from)
+
+
+@dataclass
+class ImagePage:
+    detail: ImageDetail
+    history: list[HistoryEntry]
+    containers: list[ContainerUse]
+    disk: DiskUsage | None
+    disk_error: str = ""
+    tags: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def running_containers(self) -> int:
+        return sum(1 for use in self.containers if use.container.running)
+
+    @property
+    def stopped_containers(self) -> int:
+        return len(self.containers) - self.running_containers
+
+    @property
+    def empty_layers(self) -> int:
+        return sum(1 for entry in self.history if entry.empty)
+
+    @property
+    def status(self) -> str:
+        if self.containers:
+            return IN_USE
+        return UNUSED if self.detail.repo_tags else DANGLING
+
+
+def image_page(environment: Environment, image_id: str) -> ImagePage:
+    """Inspect, history, containers using it and its unique/shared bytes (4 engine calls).
+
+    `image_id` is a full or short ID; anything else, or an ID the engine does not
+    have, is ImageNotFound. Disk usage walks every image on the engine (`/system/df`):
+    acceptable for one image's page, never for the list.
+    """
+    wanted = image_id.strip().lower().removeprefix("sha256:")
+    if not is_image_id_like(wanted):
+        raise ImageNotFound(image_id, "Not an image ID.")
+    detail = engine.inspect_image(environment, wanted)
+    # A 12-hex string is also a valid repository name: make sure the engine answered by ID.
+    if not detail.id.removeprefix("sha256:").startswith(wanted):
+        raise ImageNotFound(image_id, "No image with this ID.")
+    history = engine.image_history(environment, detail.id)
+    containers = engine.containers_for_image(environment, detail.id)
+    disk, disk_error = None, ""
+    try:
+        disk = engine.disk_usage(environment).get(detail.id)
+    except (EngineUnavailable, EngineError) as error:
+        # The slow report timing out must not hide everything else the page knows.
+        disk_error = error.message
+    uses = [ContainerUse(c, c.image) for c in sorted(containers, key=lambda c: c.created, reverse=True)]
+    return ImagePage(
+        detail=detail,
+        history=history,
+        containers=uses,
+        disk=disk,
+        disk_error=disk_error,
+        tags=[split_repo_tag(t) for t in detail.repo_tags],
+    )
+
+
+def with_sort(query: ImageListQuery, column: str) -> ImageListQuery:
+    """The query a column header links to: that column, flipping the order when already sorted by it."""
+    if query.sort == column:
+        return replace(query, order="asc" if query.descending else "desc")
+    # Dates and sizes read best biggest/newest first; names A to Z.
+    return replace(query, sort=column, order="desc" if column in ("created", "size", "status") else "asc")

@@ -1,24 +1,119 @@
-"""The images pages."""
+"""The images pages: the list, one image, and the environment's dashboard."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from images_app.environments import environment_get
-from images_app.selectors.images import images_for_list
+from images_app.errors import EngineError, ImageNotFound
+from images_app.forms.images import ImageFilterForm
+from images_app.selectors.dashboard import active_pulls_for, dashboard_for
+from images_app.selectors.images import ImageListQuery, image_listing, image_page, with_sort
+
+_COLUMNS = [
+    ("repository", "Repository"),
+    ("tag", "Tag"),
+    ("id", "Image ID"),
+    ("created", "Created"),
+    ("size", "Size"),
+    ("status", "Status"),
+]
+
+
+def _headers(query: ImageListQuery) -> list[dict]:
+    headers = []
+    for key, label in _COLUMNS:
+        target = with_sort(query, key)
+        active = query.sort == key
+        headers.append(
+            {
+                "key": key,
+                "label": label,
+                "order": target.order,
+                "active": active,
+                "aria_sort": ("descending" if query.descending else "ascending") if active else "none",
+                "numeric": key == "size",
+            }
+        )
+    return headers
+
+
+_FILTER_NAMES = [
+    ("q", "search"),
+    ("status", "status"),
+    ("reference", "reference="),
+    ("before", "before="),
+    ("since", "since="),
+    ("label", "label="),
+]
+
+
+def _active_filters(request: HttpRequest) -> list[dict]:
+    """Each filter in use, with the URL of this same view without it (the chips above the table)."""
+    chips = []
+    for key, label in _FILTER_NAMES:
+        value = request.GET.get(key, "").strip()
+        if value:
+            params = request.GET.copy()
+            params.pop(key, None)
+            params.pop("page", None)
+            chips.append({"label": label, "value": value, "remove": "?" + params.urlencode()})
+    return chips
+
+
+def _engine_rejected(form: ImageFilterForm, error: EngineError | ImageNotFound, query: ImageListQuery) -> None:
+    """Turn the engine's answer to a well-formed but unusable filter into a form error."""
+    message = error.message
+    for name in ("before", "since"):
+        value = getattr(query, name)
+        if value and value in message:
+            form.add_error(name, f"No image {value!r} on this engine.")
+            return
+    form.add_error(None, f"The engine refused these filters: {message}")
 
 
 @require_safe
 def image_list(request: HttpRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
-    rows = images_for_list(environment)
-    return render(request, "images/list.html", {"environment": environment, "rows": rows})
+    form = ImageFilterForm(request.GET)
+    context: dict = {"environment": environment, "form": form, "rows": [], "page": None, "listing": None}
+    status = 200
+    if form.is_valid():
+        query = form.query()
+        try:
+            listing = image_listing(environment, query)
+        except ImageNotFound as error:
+            # Only `before=`/`since=` name images on this path; anything else is a real 404.
+            if not (query.before or query.since):
+                raise
+            _engine_rejected(form, error, query)
+        except EngineError as error:
+            if error.status_code != 400:
+                raise
+            _engine_rejected(form, error, query)
+        else:
+            page = Paginator(listing.rows, settings.BERTH_PAGE_SIZE).get_page(request.GET.get("page"))
+            context.update(listing=listing, rows=listing.rows, page=page, headers=_headers(query), query=query)
+            context["active_pulls"] = active_pulls_for(environment)
+            context["chips"] = _active_filters(request)
+    if not form.is_valid() or context["listing"] is None:
+        status = 400
+        context["headers"] = _headers(ImageListQuery())
+    return render(request, "images/list.html", context, status=status)
+
+
+def image_detail(request: HttpRequest, env: str, image_id: str) -> HttpResponse:
+    environment = environment_get(env)
+    view = image_page(environment, image_id)
+    return render(request, "images/detail.html", {"environment": environment, "view": view})
 
 
 @require_safe
 def env_home(request: HttpRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
-    rows = images_for_list(environment)
-    return render(request, "images/dashboard.html", {"environment": environment, "rows": rows})
+    dashboard = dashboard_for(environment, measure_disk=request.GET.get("measure") == "1")
+    return render(request, "images/dashboard.html", {"environment": environment, "dashboard": dashboard})
