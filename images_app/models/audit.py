@@ -74,3 +74,36 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):  # type: ignore[override]
         raise PermissionError("Audit events are append-only")
+
+
+class AuditAnchor(models.Model):
+    """Where the hash chain restarts after retention dropped its oldest events.
+
+    `last_id`/`last_hash` are those of the last dropped event: the first kept event's
+    prev_hash must equal `last_hash`. The archive's SHA-256 ties the dropped events
+    to a file that can be verified on its own. Append-only, like the events.
+    """
+
+    created_at = models.DateTimeField(editable=False)
+    last_id = models.BigIntegerField()
+    last_hash = models.CharField(max_length=64)
+    dropped_count = models.BigIntegerField()
+    cutoff = models.DateTimeField(help_text="Events created before this were dropped")
+    archive_path = models.CharField(max_length=1000, blank=True)
+    archive_sha256 = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_id"]
+
+    def __str__(self) -> str:
+        return f"anchor after event #{self.last_id}"
+
+    def save(self, *args, **kwargs):  # type: ignore[override]
+        if self.pk is not None:
+            raise PermissionError("Audit anchors are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[override]
+        raise PermissionError("Audit anchors are append-only")
