@@ -1,0 +1,272 @@
+"""The history page, an event's page, per-object history and the exports."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+import pytest
+from django.test import AsyncClient
+from django.urls import reverse
+from django.utils import timezone
+
+from images_app.audit_export import EXPORT_FIELDS, csv_uncell
+from images_app.models import AuditEvent
+from images_app.selectors.audit import audit_events_for
+from images_app.services.audit import audit_record
+
+
+def record(**fields):  # noqa: ANN003, ANN201
+    fields.setdefault("action", "pull_requested")
+    fields.setdefault("outcome", "success")
+    return audit_record(**fields)
+
+
+def listed_ids(response) -> list[int]:  # noqa: ANN001
+    return [event.pk for event in response.context["page"].events]
+
+
+@pytest.fixture
+def history(db, operator, admin_user):  # noqa: ANN001, ANN201
+    """A small, varied history."""
+    return {
+        "pull_nginx": record(actor=operator, environment="local", target_reference="docker.io/library/nginx:1.25"),
+        "pull_nginx_proxy": record(actor=operator, environment="local", target_reference="nginx-proxy:latest"),
+        "failed": record(
+            actor=operator, action="pull_failed", outcome="failure", environment="build", target_reference="redis:7"
+        ),
+        "removed": record(
+            actor=admin_user,
+            action="image_removed",
+            environment="local",
+            target_reference="alpine:3.19",
+            target_image_id="sha256:" + "ab12" * 16,
+        ),
+        "system": record(action="cleanup_expired", outcome="info"),
+    }
+
+
+def test_viewer_sees_the_history_newest_first(viewer_client, history):
+    response = viewer_client.get(reverse("audit_list"))
+    assert response.status_code == 200
+    ids = listed_ids(response)
+    assert ids == sorted(ids, reverse=True)
+    assert set(ids) >= {event.pk for event in history.values()}
+
+
+def test_anonymous_is_sent_to_login(client, db):
+    response = client.get(reverse("audit_list"))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"actor": "ada"}, {"removed"}),
+        ({"action": "pull_failed"}, {"failed"}),
+        ({"outcome": "info"}, {"system"}),
+        ({"environment": "build"}, {"failed"}),
+        ({"target": "nginx"}, {"pull_nginx", "pull_nginx_proxy"}),
+        ({"target": "nginx:1.25"}, {"pull_nginx"}),
+        ({"target": "docker.io/library/redis"}, {"failed"}),
+        ({"target": "ab12ab12"}, {"removed"}),
+        ({"target": "sha256:ab12ab12"}, {"removed"}),
+        ({"actor": "otto", "environment": "local"}, {"pull_nginx", "pull_nginx_proxy"}),
+    ],
+)
+def test_filters_select_exactly_the_matching_events(viewer_client, history, query, expected):
+    response = viewer_client.get(reverse("audit_list"), query)
+    assert response.status_code == 200
+    assert set(listed_ids(response)) == {history[name].pk for name in expected}
+
+
+def test_date_range_is_inclusive_of_both_days(viewer_client, history):
+    today = timezone.localdate()
+    response = viewer_client.get(reverse("audit_list"), {"date_from": today, "date_to": today})
+    assert set(listed_ids(response)) >= {event.pk for event in history.values()}
+    yesterday = today - dt.timedelta(days=1)
+    response = viewer_client.get(reverse("audit_list"), {"date_to": yesterday})
+    assert listed_ids(response) == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"date_from": "not-a-date"},
+        {"date_from": "2026-02-31"},
+        {"date_from": "0001-01-01"},
+        {"date_from": "2026-05-02", "date_to": "2026-05-01"},
+        {"outcome": "maybe"},
+        {"action": "DROP TABLE"},
+        {"environment": "a b"},
+        {"pull_job": "-1"},
+        {"actor": "x" * 500},
+    ],
+)
+def test_bad_filters_are_a_form_error_not_a_crash(viewer_client, history, query):
+    response = viewer_client.get(reverse("audit_list"), query)
+    assert response.status_code == 400
+    assert b"Check the filters" in response.content
+
+
+def test_pages_walk_older_and_back_newer_without_gaps(viewer_client, db, settings):
+    settings.BERTH_PAGE_SIZE = 5
+    for index in range(12):
+        record(target_reference=f"repo:{index}")
+    newest_first = list(AuditEvent.objects.order_by("-id").values_list("id", flat=True))  # with the login event
+    assert len(newest_first) == 13
+    first = viewer_client.get(reverse("audit_list"))
+    second = viewer_client.get(reverse("audit_list"), {"before": first.context["page"].older})
+    third = viewer_client.get(reverse("audit_list"), {"before": second.context["page"].older})
+    assert listed_ids(first) + listed_ids(second) + listed_ids(third) == newest_first
+    assert third.context["page"].older is None
+    back = viewer_client.get(reverse("audit_list"), {"after": third.context["page"].newer})
+    assert listed_ids(back) == listed_ids(second)
+
+
+def test_pagination_keeps_the_filters(viewer_client, db, settings):
+    settings.BERTH_PAGE_SIZE = 5
+    for index in range(8):
+        record(action="pull_failed", outcome="failure", target_reference=f"a:{index}")
+        record(target_reference=f"b:{index}")
+    first = viewer_client.get(reverse("audit_list"), {"action": "pull_failed"})
+    assert "action=pull_failed&amp;before=" in first.content.decode()
+    second = viewer_client.get(reverse("audit_list"), {"action": "pull_failed", "before": first.context["page"].older})
+    assert {e.action for e in second.context["page"].events} == {"pull_failed"}
+    assert len(listed_ids(first)) + len(listed_ids(second)) == 8
+
+
+def test_count_is_capped_instead_of_counting_everything(viewer_client, db, monkeypatch):
+    monkeypatch.setattr("images_app.selectors.audit.COUNT_CAP", 3)
+    for index in range(5):
+        record(target_reference=f"c:{index}")
+    response = viewer_client.get(reverse("audit_list"))
+    assert response.context["count"] == 3 and response.context["count_capped"]
+    assert "3+ events match" in response.content.decode()
+
+
+def test_event_page_shows_parameters_and_message(viewer_client, operator):
+    event = record(actor=operator, parameters={"force": True, "tags": ["a:1"]}, message="engine said no")
+    response = viewer_client.get(reverse("audit_detail", kwargs={"pk": event.pk}))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "engine said no" in body and "force" in body and event.hash in body
+
+
+def test_unknown_event_is_404(viewer_client, db):
+    assert viewer_client.get(reverse("audit_detail", kwargs={"pk": 999999})).status_code == 404
+
+
+def test_history_of_an_image_gathers_its_id_and_references(db):
+    image_id = "sha256:" + "cd34" * 16
+    by_id = record(action="image_removed", target_image_id=image_id)
+    by_tag = record(target_reference="app:1")
+    record(target_reference="other:1")
+    events = audit_events_for(image_id=image_id, reference=["app:1", "app:2"])
+    assert [event.pk for event in events] == [by_tag.pk, by_id.pk]
+
+
+def test_events_partial_renders_the_given_events(viewer_client, history):
+    from django.template.loader import render_to_string
+
+    html = render_to_string("audit/_events.html", {"events": [history["failed"]], "all_url": "/audit/?x=1"})
+    assert "pull_failed" in html and "redis:7" in html and "/audit/?x=1" in html
+    assert f"/audit/{history['failed'].pk}/" in html
+
+
+# --- export ------------------------------------------------------------------
+
+
+def _db_rows(ids: list[int]) -> list[dict]:
+    rows = []
+    for values in AuditEvent.objects.filter(pk__in=ids).order_by("-created_at", "-id").values(*EXPORT_FIELDS):
+        values["created_at"] = values["created_at"].isoformat()
+        rows.append(values)
+    return rows
+
+
+def _body(response) -> bytes:  # noqa: ANN001
+    assert response.streaming
+    return b"".join(response.streaming_content)
+
+
+def test_jsonl_export_round_trips_what_the_filter_shows(admin_client, history):
+    response = admin_client.get(reverse("audit_export", kwargs={"fmt": "jsonl"}), {"actor": "otto"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/x-ndjson")
+    parsed = [json.loads(line) for line in _body(response).decode().splitlines()]
+    expected = [history[name].pk for name in ("failed", "pull_nginx_proxy", "pull_nginx")]
+    assert parsed == _db_rows(expected)
+
+
+def test_csv_export_round_trips_even_formula_like_values(admin_client, operator, db):
+    sneaky = record(actor=operator, target_reference="=HYPERLINK(1)", message="'quoted", parameters={"k": [1, "x"]})
+    plain = record(actor=operator, target_reference="alpine:3")
+    response = admin_client.get(reverse("audit_export", kwargs={"fmt": "csv"}), {"actor": "otto"})
+    assert response.status_code == 200
+    reader = csv.DictReader(io.StringIO(_body(response).decode()))
+    assert tuple(reader.fieldnames) == EXPORT_FIELDS
+    parsed = list(reader)
+    assert parsed[1]["target_reference"] == "'=HYPERLINK(1)"  # a spreadsheet shows text, not a formula
+    for row, expected in zip(parsed, _db_rows([plain.pk, sneaky.pk]), strict=True):
+        for name in EXPORT_FIELDS:
+            value = csv_uncell(row[name])
+            if name == "parameters":
+                assert json.loads(value) == expected[name]
+            elif expected[name] is None:
+                assert value == ""
+            else:
+                assert value == str(expected[name])
+
+
+def test_export_is_itself_audited_with_its_filters(admin_client, admin_user, history):
+    admin_client.get(reverse("audit_export", kwargs={"fmt": "csv"}), {"outcome": "failure"})
+    event = AuditEvent.objects.get(action="audit_exported")
+    assert event.actor == admin_user and event.outcome == "success"
+    assert event.parameters["format"] == "csv" and event.parameters["filters"] == {"outcome": "failure"}
+
+
+def test_export_does_not_contain_its_own_event(admin_client, history):
+    before = AuditEvent.objects.count()  # the history plus the admin's login
+    body = _body(admin_client.get(reverse("audit_export", kwargs={"fmt": "jsonl"})))
+    assert "audit_exported" not in body.decode()
+    assert len(body.splitlines()) == before
+
+
+@pytest.mark.parametrize("client_name", ["viewer_client", "operator_client"])
+def test_only_admins_may_export(request, client_name, history):
+    client = request.getfixturevalue(client_name)
+    assert client.get(reverse("audit_export", kwargs={"fmt": "csv"})).status_code == 403
+    assert not AuditEvent.objects.filter(action="audit_exported").exists()
+
+
+def test_unknown_export_format_is_404(admin_client, db):
+    assert admin_client.get("/audit/export.xlsx").status_code == 404
+
+
+def test_export_with_bad_filters_is_400(admin_client, db):
+    assert admin_client.get(reverse("audit_export", kwargs={"fmt": "csv"}), {"date_to": "nope"}).status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_under_asgi_streams_chunk_by_chunk(admin_user, monkeypatch):
+    """Under ASGI a sync iterator would be read whole into memory first: the view hands an async one."""
+    monkeypatch.setattr("images_app.audit_export.CHUNK_ROWS", 10)
+    for index in range(35):
+        record(target_reference=f"s:{index}")
+    client = AsyncClient()
+    client.force_login(admin_user)
+    expected = AuditEvent.objects.count()  # 35 and the login
+
+    async def fetch():  # noqa: ANN202
+        response = await client.get(reverse("audit_export", kwargs={"fmt": "jsonl"}))
+        assert hasattr(response.streaming_content, "__anext__")
+        return [chunk async for chunk in response.streaming_content]
+
+    from asgiref.sync import async_to_sync
+
+    chunks = async_to_sync(fetch)()
+    assert len(chunks) == 4
+    assert sum(len(chunk.splitlines()) for chunk in chunks) == expected == 36
