@@ -176,6 +176,8 @@ BERTH_REQUEST_EXPIRY_HOURS = env_int("BERTH_REQUEST_EXPIRY_HOURS", 72, minimum=1
 BERTH_PULL_STALE_SECONDS = env_int("BERTH_PULL_STALE_SECONDS", 90, minimum=2)
 BERTH_SEARCH_CACHE_SECONDS = env_int("BERTH_SEARCH_CACHE_SECONDS", 300, minimum=0)
 BERTH_AUDIT_RETENTION_DAYS = env_int("BERTH_AUDIT_RETENTION_DAYS", 365, minimum=1)
+# Where `manage.py audit_retention` writes the archives of the events it drops.
+BERTH_AUDIT_ARCHIVE_DIR = env("BERTH_AUDIT_ARCHIVE_DIR", str(DATA_DIR / "audit-archive"))
 BERTH_PAGE_SIZE = env_int("BERTH_PAGE_SIZE", 50, minimum=5)
 # Key for secrets stored at rest (registry passwords); derived from SECRET_KEY when unset.
 BERTH_SECRETS_KEY = env("BERTH_SECRETS_KEY")

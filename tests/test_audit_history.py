@@ -270,3 +270,22 @@ def test_export_under_asgi_streams_chunk_by_chunk(admin_user, monkeypatch):
     chunks = async_to_sync(fetch)()
     assert len(chunks) == 4
     assert sum(len(chunk.splitlines()) for chunk in chunks) == expected == 36
+
+
+def test_event_page_names_the_job_and_request_it_belongs_to(viewer_client, operator, environment):
+    from images_app.models import CleanupRequest, PullJob, RemovalJob
+
+    pull = PullJob.objects.create(environment=environment, reference="alpine:3", requested_by=operator)
+    cleanup = CleanupRequest.objects.create(
+        environment=environment, reason="disk full", requested_by=operator, expires_at=timezone.now()
+    )
+    removal = RemovalJob.objects.create(environment=environment, created_by=operator, cleanup_request=cleanup)
+    event = record(actor=operator, pull_job=pull, cleanup_request=cleanup, removal_job=removal)
+    response = viewer_client.get(reverse("audit_detail", kwargs={"pk": event.pk}))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert str(pull) in body and str(cleanup) in body and str(removal) in body
+    assert [e.pk for e in audit_events_for(pull_job=pull)] == [event.pk]
+    assert [e.pk for e in audit_events_for(cleanup_request=cleanup.pk)] == [event.pk]
+    listed = viewer_client.get(reverse("audit_list"), {"removal_job": removal.pk})
+    assert listed_ids(listed) == [event.pk]

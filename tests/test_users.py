@@ -265,3 +265,50 @@ def test_there_is_no_way_to_delete_a_user(admin_client, viewer):
 def test_nav_shows_users_only_to_admins(admin_client, viewer_client):
     assert 'href="/users/"' in admin_client.get(reverse("audit_list")).content.decode()
     assert 'href="/users/"' not in viewer_client.get(reverse("audit_list")).content.decode()
+
+
+# --- the management command ------------------------------------------------------------------
+
+
+def _command(*args: str) -> str:
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("berth_user", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_command_deactivates_and_reactivates_with_one_event_each(viewer):
+    assert "Deactivated vera" in _command("vera", "--deactivate")
+    viewer.refresh_from_db()
+    assert not viewer.is_active
+    _command("vera", "--reactivate")
+    viewer.refresh_from_db()
+    assert viewer.is_active
+    (off,) = events_of("user_deactivated")
+    (on,) = events_of("user_reactivated")
+    assert off.actor_name == on.actor_name == "system"
+    assert off.parameters == {"role": VIEWER} and on.target_reference == "vera"
+
+
+def test_command_refuses_to_demote_the_last_admin(admin_user):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="last active admin"):
+        _command("ada", "--role", "viewer")
+    with pytest.raises(CommandError, match="last active admin"):
+        _command("ada", "--deactivate")
+    admin_user.refresh_from_db()
+    assert admin_user.is_active and role_of(admin_user) == ADMIN
+    assert [e.outcome for e in AuditEvent.objects.order_by("id")] == ["denied", "denied"]
+
+
+def test_command_needs_a_role_to_create_a_user(db, monkeypatch):
+    from django.core.management.base import CommandError
+
+    monkeypatch.setenv("BERTH_USER_PASSWORD", NEW_PASSWORD)
+    with pytest.raises(CommandError, match="give --role"):
+        _command("nobody")
+    assert not User.objects.filter(username="nobody").exists()

@@ -48,6 +48,7 @@ KNOWN_ACTIONS = (
     "user_role_changed",
     "user_deactivated",
     "user_reactivated",
+    "user_password_set",
     "audit_exported",
     "audit_pruned",
 )

@@ -54,7 +54,14 @@ def _refuse(
 
 
 def user_create(
-    *, actor: Any, request: HttpRequest | None = None, username: str, email: str, role: str, password: str
+    *,
+    actor: Any,
+    request: HttpRequest | None = None,
+    username: str,
+    email: str,
+    role: str,
+    password: str,
+    via: str = "users page",
 ) -> Any:
     """Create an active user with a role (the password is already validated by the form)."""
     if role not in ROLES:
@@ -70,7 +77,7 @@ def user_create(
             actor=actor,
             request=request,
             target_reference=username,
-            parameters={"role": role, "email": email, "via": "users page"},
+            parameters={"role": role, "email": email, "via": via},
         )
     return user
 

@@ -21,14 +21,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:  # noqa: ANN001
         parser.add_argument("--days", type=int, default=None, help="Default: BERTH_AUDIT_RETENTION_DAYS")
         parser.add_argument(
-            "--archive-dir", default=None, help="Where the archive goes (default: <BERTH_DATA_DIR>/audit-archive)"
+            "--archive-dir", default=None, help="Where the archive goes (default: BERTH_AUDIT_ARCHIVE_DIR)"
         )
 
     def handle(self, *args, days: int | None, archive_dir: str | None, **options) -> None:
         days = settings.BERTH_AUDIT_RETENTION_DAYS if days is None else days
         if days < 1:
             raise CommandError("--days must be at least 1")
-        directory = Path(archive_dir) if archive_dir else Path(settings.DATA_DIR) / "audit-archive"
+        directory = Path(archive_dir or settings.BERTH_AUDIT_ARCHIVE_DIR)
         try:
             result = audit_retention_apply(days=days, archive_dir=directory)
         except RetentionRefused as exc:
