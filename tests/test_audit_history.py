@@ -289,3 +289,48 @@ def test_event_page_names_the_job_and_request_it_belongs_to(viewer_client, opera
     assert [e.pk for e in audit_events_for(cleanup_request=cleanup.pk)] == [event.pk]
     listed = viewer_client.get(reverse("audit_list"), {"removal_job": removal.pk})
     assert listed_ids(listed) == [event.pk]
+
+
+def _export_peak(client, query: dict) -> tuple[int, int]:  # noqa: ANN001
+    """(bytes exported, peak bytes allocated while streaming them)."""
+    import tracemalloc
+
+    response = client.get(reverse("audit_export", kwargs={"fmt": "jsonl"}), query)
+    total = 0
+    tracemalloc.start()
+    try:
+        for chunk in response.streaming_content:
+            total += len(chunk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return total, peak
+
+
+def test_export_memory_does_not_grow_with_its_size(admin_client, db, monkeypatch):
+    """Three times the rows, about the same peak memory: the export is streamed, not built."""
+    from bench.audit import _seed
+
+    monkeypatch.setattr("images_app.audit_export.CHUNK_ROWS", 500)
+    _seed(12_000)  # spread evenly over three environments
+    small_total, small_peak = _export_peak(admin_client, {"environment": "local"})
+    big_total, big_peak = _export_peak(admin_client, {})
+    assert big_total > 2.5 * small_total > 5_000_000
+    assert big_peak < 1.3 * small_peak, f"{small_peak} -> {big_peak} bytes"
+    assert big_peak < big_total / 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_streams_through_the_real_asgi_server(live_url, make_user):
+    from tests.conftest import login_session
+
+    make_user("ada", "admin")
+    for index in range(30):
+        record(target_reference=f"live:{index}")
+    session = login_session(live_url, "ada")
+    expected = AuditEvent.objects.count()
+    response = session.get(live_url + "/audit/export.jsonl", params={"target": "live:"}, stream=True, timeout=30)
+    assert response.status_code == 200
+    lines = [json.loads(line) for line in response.iter_lines() if line]
+    assert len(lines) == 30 < expected
+    assert {line["target_reference"] for line in lines} == {f"live:{index}" for index in range(30)}

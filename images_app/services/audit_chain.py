@@ -95,6 +95,7 @@ def audit_chain_verify() -> ChainReport:
         if (
             not anchor_confirmed
             and content["action"] == "audit_pruned"
+            and isinstance(content["parameters"], dict)
             and content["parameters"].get("anchor_last_id") == anchor.last_id
             and content["parameters"].get("anchor_last_hash") == anchor.last_hash
         ):
