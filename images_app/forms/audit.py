@@ -26,9 +26,9 @@ class AuditFilterForm(forms.Form):
     target = forms.CharField(required=False, max_length=512, label="Image or reference")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    pull_job = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-    cleanup_request = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-    removal_job = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    pull_job = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput, label="Pull job")
+    cleanup_request = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput, label="Cleanup request")
+    removal_job = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput, label="Removal job")
 
     def clean(self) -> dict:
         data = super().clean()
