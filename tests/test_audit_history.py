@@ -334,3 +334,48 @@ def test_export_streams_through_the_real_asgi_server(live_url, make_user):
     lines = [json.loads(line) for line in response.iter_lines() if line]
     assert len(lines) == 30 < expected
     assert {line["target_reference"] for line in lines} == {f"live:{index}" for index in range(30)}
+
+
+# --- authentication events ------------------------------------------------------------
+
+
+def test_login_logout_and_failed_login_each_leave_one_event(client, viewer):
+    client.post("/login/", {"username": "vera", "password": "wrong"}, REMOTE_ADDR="10.1.2.3")
+    client.post("/login/", {"username": "vera", "password": "correct-horse-battery-staple"}, REMOTE_ADDR="10.1.2.3")
+    client.post("/logout/", REMOTE_ADDR="10.1.2.3")
+    failed, login, logout = AuditEvent.objects.order_by("id")
+    assert (failed.action, failed.outcome, failed.actor_id, failed.actor_name) == (
+        "login",
+        "failure",
+        None,
+        "anonymous",
+    )
+    assert failed.parameters == {"username": "vera"} and "password" not in json.dumps(failed.parameters)
+    assert (login.action, login.outcome, login.actor) == ("login", "success", viewer)
+    assert (logout.action, logout.outcome, logout.actor) == ("logout", "success", viewer)
+    assert {failed.client_address, login.client_address, logout.client_address} == {"10.1.2.3"}
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "expected"),
+    [
+        ("203.0.113.9, 10.0.0.1", "203.0.113.9"),
+        ("unknown", None),
+        ("::FFFF:1.2.3.4", "1.2.3.4"),
+        ("2001:DB8::1", "2001:db8::1"),
+    ],
+)
+def test_forwarded_client_address_is_validated_behind_a_proxy(rf, settings, forwarded, expected):
+    from images_app.services.audit import client_address
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    request = rf.get("/", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_address(request) == expected
+
+
+def test_secrets_never_reach_the_history(db):
+    event = record(
+        parameters={"registry": "r", "password": "p", "nested": {"token": "t", "ok": 1}, "items": [{"auth": 1}]}
+    )
+    assert event.parameters == {"registry": "r", "nested": {"ok": 1}, "items": [{}]}
+    assert AuditEvent.objects.get(pk=event.pk).parameters == event.parameters

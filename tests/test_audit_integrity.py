@@ -336,3 +336,25 @@ def test_retention_with_nothing_old_records_that_it_ran(db, tmp_path):
     event = AuditEvent.objects.get(action="audit_pruned")
     assert event.parameters["dropped"] == 0
     verify_passes()
+
+
+def test_archives_verify_and_a_damaged_archive_is_caught(db, aged, tmp_path):
+    now = timezone.now()
+    aged(now - dt.timedelta(days=200), 3)
+    aged(now - dt.timedelta(days=100), 3)
+    aged(now - dt.timedelta(days=1), 1)
+    call_command("audit_retention", "--days", "150", "--archive-dir", str(tmp_path), stdout=io.StringIO())
+    call_command("audit_retention", "--days", "50", "--archive-dir", str(tmp_path), stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("verify_audit", "--archives", stdout=out)
+    assert "Audit archives OK" in out.getvalue()
+
+    second = AuditAnchor.objects.order_by("-last_id").first()
+    lines = gzip.open(second.archive_path, "rt").read().splitlines()
+    edited = json.loads(lines[0])
+    edited["message"] = "edited in the archive"
+    lines[0] = json.dumps(edited)
+    with gzip.open(second.archive_path, "wt") as handle:
+        handle.write("\n".join(lines) + "\n")
+    with pytest.raises(CommandError, match="does not match its recorded checksum"):
+        call_command("verify_audit", "--archives", stdout=io.StringIO())

@@ -58,9 +58,12 @@ def _normal_address(value: str) -> str | None:
     # Stored exactly as hashed: a forwarded header can hold anything, and a
     # non-address would break Postgres' inet column or be rewritten by it.
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        address = ipaddress.ip_address(value.strip())
     except ValueError:
         return None
+    # Dual-stack servers report IPv4 clients as ::ffff:a.b.c.d: keep the IPv4 form.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
 
 
 def client_address(request: HttpRequest | None) -> str | None:

@@ -113,6 +113,48 @@ def audit_chain_verify() -> ChainReport:
     return ChainReport(True, checked, head_id=head, head_hash=expected if checked else "")
 
 
+def audit_archive_verify(path: Path, *, start_hash: str, end_hash: str, sha256: str = "") -> str:
+    """Check one retention archive: its checksum, and that its events chain from `start_hash` to `end_hash`.
+
+    Returns "" when it holds, else what is wrong.
+    """
+    if not path.exists():
+        return f"Archive {path} is missing"
+    if sha256:
+        with open(path, "rb") as handle:
+            if hashlib.file_digest(handle, "sha256").hexdigest() != sha256:
+                return f"Archive {path} does not match its recorded checksum"
+    expected = start_hash
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                record = json.loads(line)
+                content = {name: record[name] for name in DIGEST_FIELDS}
+                content["created_at"] = dt.datetime.fromisoformat(record["created_at"])
+                if content["prev_hash"] != expected or digest_of(content) != record["hash"]:
+                    return f"Archive {path}: event #{record['id']} does not verify"
+                expected = record["hash"]
+    except (OSError, EOFError, ValueError, KeyError) as exc:
+        return f"Archive {path} cannot be read: {exc}"
+    if expected != end_hash:
+        return f"Archive {path} does not end where its anchor says"
+    return ""
+
+
+def audit_archives_verify() -> list[str]:
+    """Check every retention archive named by an anchor, oldest first; the problems found."""
+    problems = []
+    start = GENESIS_HASH
+    for anchor in AuditAnchor.objects.order_by("last_id", "id"):
+        problem = audit_archive_verify(
+            Path(anchor.archive_path), start_hash=start, end_hash=anchor.last_hash, sha256=anchor.archive_sha256
+        )
+        if problem:
+            problems.append(problem)
+        start = anchor.last_hash
+    return problems
+
+
 @dataclass
 class RetentionResult:
     dropped: int
