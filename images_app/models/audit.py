@@ -33,12 +33,14 @@ class AuditEvent(models.Model):
     )
     actor_name = models.CharField(max_length=150, help_text="Snapshot; 'system' for scheduled work")
     client_address = models.GenericIPAddressField(null=True, blank=True)
-    environment = models.CharField(max_length=50, blank=True, db_index=True)
-    action = models.CharField(max_length=50, db_index=True)
+    # environment, action, outcome and actor_name are indexed by the (column, created_at)
+    # indexes below, which serve both equality filters and the newest-first order.
+    environment = models.CharField(max_length=50, blank=True)
+    action = models.CharField(max_length=50)
     target_reference = models.CharField(max_length=512, blank=True, db_index=True)
     target_image_id = models.CharField(max_length=80, blank=True, db_index=True)
     parameters = models.JSONField(default=dict, blank=True)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, db_index=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
     message = models.TextField(blank=True)
     pull_job = models.ForeignKey(
         "images_app.PullJob", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
