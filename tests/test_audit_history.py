@@ -379,3 +379,23 @@ def test_secrets_never_reach_the_history(db):
     )
     assert event.parameters == {"registry": "r", "nested": {"ok": 1}, "items": [{}]}
     assert AuditEvent.objects.get(pk=event.pk).parameters == event.parameters
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        ({"outcome": "denied", "environment": "prod"}, "audit_outcome_time"),
+        ({"action": "user_role_changed", "environment": "build"}, "audit_action_time"),
+        ({"actor": "ada", "outcome": "failure"}, "audit_actor_time"),
+    ],
+)
+def test_sqlite_walks_the_most_selective_index(db, filters, index):
+    """The planner hints installed after migrate steer SQLite away from the low-cardinality indexes."""
+    from django.db import connection
+
+    from images_app.selectors.audit import AuditFilters, audit_events_filtered
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's planner only")
+    plan = audit_events_filtered(AuditFilters(**filters))[:51].explain()
+    assert index in plan
