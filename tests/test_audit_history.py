@@ -399,3 +399,18 @@ def test_sqlite_walks_the_most_selective_index(db, filters, index):
         pytest.skip("SQLite's planner only")
     plan = audit_events_filtered(AuditFilters(**filters))[:51].explain()
     assert index in plan
+
+
+def test_any_filter_input_is_a_page_or_a_form_error(viewer_client):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    names = ["actor", "action", "outcome", "environment", "target", "date_from", "date_to", "pull_job", "before"]
+    text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.dictionaries(st.sampled_from(names), text, max_size=4))
+    def check(query: dict) -> None:
+        assert viewer_client.get(reverse("audit_list"), query).status_code in (200, 400)
+
+    check()
