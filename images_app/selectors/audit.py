@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -51,9 +51,6 @@ class AuditPage:
     events: list[AuditEvent]
     older: int | None = None  # `before` cursor for the next (older) page
     newer: int | None = None  # `after` cursor for the previous (newer) page
-    count: int = 0
-    count_capped: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _prefix(column: str, text: str) -> Q:
@@ -144,7 +141,7 @@ def audit_page(
         created, pk = position
         # (created_at, id) < (created, pk), written so the created_at index bounds the walk.
         window = qs.filter(created_at__lte=created).exclude(created_at=created, id__gte=pk)
-        rows = list(window.select_related(None)[: size + 1])
+        rows = list(window[: size + 1])
         events, has_more = rows[:size], len(rows) > size
         return AuditPage(events, older=events[-1].id if has_more else None, newer=events[0].id if events else None)
     if position and after:
