@@ -358,3 +358,20 @@ def test_archives_verify_and_a_damaged_archive_is_caught(db, aged, tmp_path):
         handle.write("\n".join(lines) + "\n")
     with pytest.raises(CommandError, match="does not match its recorded checksum"):
         call_command("verify_audit", "--archives", stdout=io.StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verify_audit_exits_non_zero_naming_the_event():
+    events = record(3)
+    raw(f"UPDATE {TABLE} SET actor_name = 'someone-else' WHERE id = %s", [events[1].pk])
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{os.environ['BERTH_TEST_DATABASE']}")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "verify_audit"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert f"Event #{events[1].pk} was altered" in result.stderr
