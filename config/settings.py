@@ -188,6 +188,8 @@ BERTH_SEARCH_TIMEOUT = env_int("BERTH_SEARCH_TIMEOUT", 20, minimum=1)
 # Seconds to wait for a registry's HTTP API (browsing catalogs and tags).
 BERTH_REGISTRY_TIMEOUT = env_int("BERTH_REGISTRY_TIMEOUT", 15, minimum=1)
 BERTH_AUDIT_RETENTION_DAYS = env_int("BERTH_AUDIT_RETENTION_DAYS", 365, minimum=1)
+# Where `manage.py audit_retention` writes the archives of the events it drops.
+BERTH_AUDIT_ARCHIVE_DIR = env("BERTH_AUDIT_ARCHIVE_DIR", str(DATA_DIR / "audit-archive"))
 BERTH_PAGE_SIZE = env_int("BERTH_PAGE_SIZE", 50, minimum=5)
 # Key for secrets stored at rest (registry passwords); derived from SECRET_KEY when unset.
 BERTH_SECRETS_KEY = env("BERTH_SECRETS_KEY")

@@ -3,11 +3,15 @@ from django.db.models.signals import post_migrate
 
 
 def _after_migrate(sender, **kwargs) -> None:  # noqa: ANN001
+    from django.db import connections
+
+    from images_app.audit_planner import install_audit_planner_hints
     from images_app.environments import sync_environments
     from images_app.roles import ensure_roles
 
     ensure_roles()
     sync_environments()
+    install_audit_planner_hints(connections[kwargs.get("using") or "default"])
 
 
 class ImagesAppConfig(AppConfig):

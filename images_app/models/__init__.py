@@ -1,7 +1,7 @@
-from images_app.models.audit import AuditEvent
+from images_app.models.audit import AuditAnchor, AuditEvent
 from images_app.models.cleanup import CleanupRequest, RemovalJob
 from images_app.models.environments import Environment
 from images_app.models.pulls import PullJob
 from images_app.models.registries import Registry
 
-__all__ = ["AuditEvent", "CleanupRequest", "Environment", "PullJob", "Registry", "RemovalJob"]
+__all__ = ["AuditAnchor", "AuditEvent", "CleanupRequest", "Environment", "PullJob", "Registry", "RemovalJob"]

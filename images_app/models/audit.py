@@ -33,12 +33,14 @@ class AuditEvent(models.Model):
     )
     actor_name = models.CharField(max_length=150, help_text="Snapshot; 'system' for scheduled work")
     client_address = models.GenericIPAddressField(null=True, blank=True)
-    environment = models.CharField(max_length=50, blank=True, db_index=True)
-    action = models.CharField(max_length=50, db_index=True)
+    # environment, action, outcome and actor_name are indexed by the (column, created_at)
+    # indexes below, which serve both equality filters and the newest-first order.
+    environment = models.CharField(max_length=50, blank=True)
+    action = models.CharField(max_length=50)
     target_reference = models.CharField(max_length=512, blank=True, db_index=True)
     target_image_id = models.CharField(max_length=80, blank=True, db_index=True)
     parameters = models.JSONField(default=dict, blank=True)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, db_index=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
     message = models.TextField(blank=True)
     pull_job = models.ForeignKey(
         "images_app.PullJob", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
@@ -74,3 +76,36 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):  # type: ignore[override]
         raise PermissionError("Audit events are append-only")
+
+
+class AuditAnchor(models.Model):
+    """Where the hash chain restarts after retention dropped its oldest events.
+
+    `last_id`/`last_hash` are those of the last dropped event: the first kept event's
+    prev_hash must equal `last_hash`. The archive's SHA-256 ties the dropped events
+    to a file that can be verified on its own. Append-only, like the events.
+    """
+
+    created_at = models.DateTimeField(editable=False)
+    last_id = models.BigIntegerField()
+    last_hash = models.CharField(max_length=64)
+    dropped_count = models.BigIntegerField()
+    cutoff = models.DateTimeField(help_text="Events created before this were dropped")
+    archive_path = models.CharField(max_length=1000, blank=True)
+    archive_sha256 = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_id"]
+
+    def __str__(self) -> str:
+        return f"anchor after event #{self.last_id}"
+
+    def save(self, *args, **kwargs):  # type: ignore[override]
+        if self.pk is not None:
+            raise PermissionError("Audit anchors are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[override]
+        raise PermissionError("Audit anchors are append-only")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from typing import Any
 
@@ -22,6 +23,49 @@ _SECRET_KEYS = {"password", "secret", "token", "auth", "auth_config", "credentia
 _CHAIN_LOCK_KEY = 0x6265727468  # "berth"
 
 
+# Actions other areas record; the history page offers them in its action filter.
+KNOWN_ACTIONS = (
+    "login",
+    "logout",
+    "pull_requested",
+    "pull_started",
+    "pull_succeeded",
+    "pull_failed",
+    "pull_cancelled",
+    "image_removed",
+    "image_untagged",
+    "images_pruned",
+    "removal_bulk",
+    "cleanup_requested",
+    "cleanup_approved",
+    "cleanup_rejected",
+    "cleanup_executed",
+    "cleanup_expired",
+    "registry_added",
+    "registry_changed",
+    "registry_removed",
+    "user_created",
+    "user_role_changed",
+    "user_deactivated",
+    "user_reactivated",
+    "user_password_set",
+    "audit_exported",
+    "audit_pruned",
+)
+
+
+def _normal_address(value: str) -> str | None:
+    # Stored exactly as hashed: a forwarded header can hold anything, and a
+    # non-address would break Postgres' inet column or be rewritten by it.
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    # Dual-stack servers report IPv4 clients as ::ffff:a.b.c.d: keep the IPv4 form.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
+
+
 def client_address(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
@@ -29,8 +73,8 @@ def client_address(request: HttpRequest | None) -> str | None:
         # Behind a trusted proxy the peer is the proxy; the first forwarded hop is the client.
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+            return _normal_address(forwarded.split(",")[0])
+    return _normal_address(request.META.get("REMOTE_ADDR") or "")
 
 
 def scrub(parameters: dict[str, Any] | None) -> dict[str, Any]:
@@ -38,31 +82,50 @@ def scrub(parameters: dict[str, Any] | None) -> dict[str, Any]:
     for key, value in (parameters or {}).items():
         if key.lower() in _SECRET_KEYS:
             continue
-        clean[key] = scrub(value) if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            value = scrub(value)
+        elif isinstance(value, list):
+            value = [scrub(item) if isinstance(item, dict) else item for item in value]
+        clean[key] = value
     return clean
+
+
+# The columns the hash covers, in the order `values_list` reads them for verification.
+DIGEST_FIELDS = (
+    "created_at",
+    "actor_id",
+    "actor_name",
+    "client_address",
+    "environment",
+    "action",
+    "target_reference",
+    "target_image_id",
+    "parameters",
+    "outcome",
+    "message",
+    "pull_job_id",
+    "cleanup_request_id",
+    "removal_job_id",
+    "prev_hash",
+)
+
+
+def digest_of(content: dict[str, Any]) -> str:
+    """SHA-256 over an event's DIGEST_FIELDS (a dict read from a row or built in memory)."""
+    content = dict(content)
+    content["created_at"] = content["created_at"].isoformat()
+    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()
 
 
 def event_digest(event: AuditEvent) -> str:
     """SHA-256 over the event's content and the previous event's hash."""
-    content = {
-        "created_at": event.created_at.isoformat(),
-        "actor_id": event.actor_id,
-        "actor_name": event.actor_name,
-        "client_address": event.client_address,
-        "environment": event.environment,
-        "action": event.action,
-        "target_reference": event.target_reference,
-        "target_image_id": event.target_image_id,
-        "parameters": event.parameters,
-        "outcome": event.outcome,
-        "message": event.message,
-        "pull_job_id": event.pull_job_id,
-        "cleanup_request_id": event.cleanup_request_id,
-        "removal_job_id": event.removal_job_id,
-        "prev_hash": event.prev_hash,
-    }
-    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()
-    return hashlib.sha256(encoded).hexdigest()
+    return digest_of({name: getattr(event, name) for name in DIGEST_FIELDS})
+
+
+def json_safe(parameters: dict[str, Any]) -> dict[str, Any]:
+    # What is hashed must be what the JSON column gives back (tuples, dates...).
+    return json.loads(json.dumps(parameters, default=str))
 
 
 def audit_record(
@@ -103,7 +166,7 @@ def audit_record(
             action=action,
             target_reference=(target_reference or "")[:512],
             target_image_id=(target_image_id or "")[:80],
-            parameters=scrub(parameters),
+            parameters=json_safe(scrub(parameters)),
             outcome=outcome,
             message=message or "",
             pull_job=pull_job,

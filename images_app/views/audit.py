@@ -1,0 +1,113 @@
+"""The audit history: list with filters, one event, and exports of what the filter shows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth.decorators import permission_required
+from django.core.handlers.asgi import ASGIRequest
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from images_app.audit_export import csv_chunks, export_rows, jsonl_chunks
+from images_app.environments import configured_environments
+from images_app.forms.audit import AuditFilterForm
+from images_app.models import AuditEvent
+from images_app.selectors.audit import AuditFilters, audit_count, audit_event_get, audit_events_filtered, audit_page
+from images_app.services.audit import KNOWN_ACTIONS, audit_record
+
+EXPORT_FORMATS = {
+    "csv": ("text/csv; charset=utf-8", "csv", csv_chunks),
+    "jsonl": ("application/x-ndjson; charset=utf-8", "jsonl", jsonl_chunks),
+}
+
+
+def _cursor(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() and 0 < int(value) < 2**63 else None
+
+
+def _filter_query(request: HttpRequest) -> str:
+    """The current filters as a query string, without the page cursors."""
+    query = request.GET.copy()
+    for name in ("before", "after"):
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@require_GET
+def audit_list(request: HttpRequest) -> HttpResponse:
+    """Every logged-in role may read the history (viewers "see everything")."""
+    form = AuditFilterForm(request.GET or None)
+    valid = form.is_valid() if request.GET else True
+    page = None
+    count, capped = 0, False
+    if valid:
+        filters = form.filters() if request.GET else AuditFilters()
+        qs = audit_events_filtered(filters)
+        page = audit_page(
+            qs, before=_cursor(request, "before"), after=_cursor(request, "after"), size=settings.BERTH_PAGE_SIZE
+        )
+        count, capped = audit_count(qs)
+    context = {
+        "form": form,
+        "page": page,
+        "count": count,
+        "count_capped": capped,
+        "filter_query": _filter_query(request),
+        "known_actions": KNOWN_ACTIONS,
+        "environment_names": [name for name, _ in configured_environments()],
+    }
+    return render(request, "audit/list.html", context, status=200 if valid else 400)
+
+
+@require_GET
+def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    event = audit_event_get(pk)
+    return render(request, "audit/detail.html", {"event": event})
+
+
+def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    # Under ASGI, Django would read a sync iterator to the end into memory
+    # before sending anything; pulling one chunk at a time keeps memory flat.
+    # thread_sensitive keeps every pull on the request's thread, where the
+    # database cursor lives.
+    pull = sync_to_async(lambda: next(chunks, None), thread_sensitive=True)
+
+    async def stream() -> AsyncIterator[bytes]:
+        while (chunk := await pull()) is not None:
+            yield chunk
+
+    return stream()
+
+
+@require_GET
+@permission_required("images_app.export_auditevent", raise_exception=True)
+def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """Stream the filtered history as CSV or JSON Lines; the export itself is an audit event."""
+    if fmt not in EXPORT_FORMATS:
+        raise Http404("Unknown export format")
+    form = AuditFilterForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        return render(request, "audit/list.html", {"form": form, "page": None}, status=400)
+    filters = form.filters() if request.GET else AuditFilters()
+    # The export shows the history as it was when asked for, without its own event.
+    last_id = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    audit_record(
+        action="audit_exported",
+        outcome="success",
+        request=request,
+        parameters={"format": fmt, "filters": filters.as_parameters(), "up_to_event": last_id},
+    )
+    content_type, extension, render_chunks = EXPORT_FORMATS[fmt]
+    chunks = render_chunks(export_rows(audit_events_filtered(filters).filter(id__lte=last_id)))
+    content = _async_chunks(chunks) if isinstance(request, ASGIRequest) else chunks
+    response = StreamingHttpResponse(content, content_type=content_type)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="berth-audit-{stamp}.{extension}"'
+    response["Cache-Control"] = "no-store"
+    return response
