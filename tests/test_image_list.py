@@ -253,12 +253,6 @@ def test_filtered_list_still_costs_two_engine_calls(viewer_client, trio, run_lab
 # --- links into other areas ------------------------------------------------------
 
 
-def test_page_works_without_removal_and_pull_pages(viewer_client, trio):
-    html = _get(viewer_client, q=trio["repo"]).content.decode()
-    assert 'name="ref"' not in html
-    assert reverse("image_detail", kwargs={"env": "local", "image_id": trio["small"][7:19]}) in html
-
-
 @override_settings(ROOT_URLCONF="tests.support.inventory_urls")
 def test_rows_select_into_removal_and_offer_pull_again(viewer_client, trio, run_label):
     html = _get(viewer_client, label=run_label[1]).content.decode()

@@ -106,6 +106,7 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
     return render(request, "images/list.html", context, status=status)
 
 
+@require_safe
 def image_detail(request: HttpRequest, env: str, image_id: str) -> HttpResponse:
     environment = environment_get(env)
     view = image_page(environment, image_id)
