@@ -13,14 +13,20 @@ export PATH="$PWD/$VENV/bin:$PATH"
 export BERTH_PYTHON="$PWD/$VENV/bin/python"
 
 # A private folder per run: nothing shared with a developer's own services.
-export BERTH_SERVICES_DIR="${BERTH_SERVICES_DIR:-/tmp/bt-$$}"
+if [[ -z "${BERTH_SERVICES_DIR:-}" ]]; then
+    export BERTH_SERVICES_DIR="/tmp/bt-$$"
+    OWN_SERVICES_DIR=1   # ours to delete at the end
+fi
 # Free loopback ports unless the caller chose them, so a developer's own
 # Redis or registry on the default ports never gets mixed into a test run.
 free_port() { "$BERTH_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 export BERTH_REDIS_PORT="${BERTH_REDIS_PORT:-$(free_port)}"
 export BERTH_REGISTRY_PORT="${BERTH_REGISTRY_PORT:-$(free_port)}"
 export BERTH_AUTH_REGISTRY_PORT="${BERTH_AUTH_REGISTRY_PORT:-$(free_port)}"
-cleanup() { scripts/services.sh stop all || true; }
+cleanup() {
+    scripts/services.sh stop all || true
+    if [[ "${OWN_SERVICES_DIR:-}" == 1 ]]; then rm -rf "$BERTH_SERVICES_DIR" || true; fi
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
