@@ -12,7 +12,6 @@ idle median (target <= 3x). Users think BERTH_LOAD_THINK_SECONDS (mean, default 
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import re
@@ -21,7 +20,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -31,6 +29,7 @@ from pathlib import Path
 import requests
 
 from bench import env_seconds, heading, median, summarize, verdict
+from tooling.scratch_images import build_scratch_image
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_LABEL = "berth.bench.load"
@@ -87,18 +86,6 @@ def _make_users(count: int) -> tuple[list[str], object]:
     return cookies, (settings.SESSION_COOKIE_NAME, operator)
 
 
-def _tar(files: dict[str, bytes]) -> io.BytesIO:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o755
-            tar.addfile(info, io.BytesIO(data))
-    buffer.seek(0)
-    return buffer
-
-
 class Images:
     """Images the run builds in the engine (and removes afterwards)."""
 
@@ -108,22 +95,8 @@ class Images:
         self.api = docker.APIClient(base_url=docker_host, version="auto", timeout=120)
 
     def build(self, tag: str | None, layers: list[int], busybox: bool = True) -> str:
-        files: dict[str, bytes] = {}
-        lines = ["FROM scratch"]
-        if busybox and Path("/bin/busybox").exists():
-            files["busybox"] = Path("/bin/busybox").read_bytes()
-            lines.append("COPY busybox /bin/busybox")
-        for index, size in enumerate(layers):
-            files[f"l{index}"] = os.urandom(size)
-            lines.append(f"COPY l{index} /data/l{index}")
-        lines.append(f'LABEL "{BENCH_LABEL}"="1" "nonce"="{random.random()}"')
-        files["Dockerfile"] = ("\n".join(lines) + "\n").encode()
-        image_id = None
-        for chunk in self.api.build(fileobj=_tar(files), custom_context=True, tag=tag, rm=True, decode=True):
-            if "error" in chunk:
-                raise RuntimeError(chunk["error"])
-            image_id = (chunk.get("aux") or {}).get("ID", image_id)
-        return image_id or self.api.inspect_image(tag)["Id"]
+        labels = {BENCH_LABEL: "1", "nonce": str(random.random())}
+        return build_scratch_image(self.api, tag, layers=layers, busybox=busybox, labels=labels)
 
     def seed(self, registry: str | None) -> dict[str, str]:
         """A list page of ~60 rows, and (with a registry) a multi-layer image to pull again and again."""

@@ -16,7 +16,6 @@ Everything runs on loopback, in a throwaway database, with its own worker queue.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import os
 import secrets
@@ -26,10 +25,11 @@ import socket
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
+
+from tooling.scratch_images import build_scratch_image, push_image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNS = 5
@@ -84,32 +84,11 @@ class Child:
         self.log.close()
 
 
-def _build_context(layers: int) -> io.BytesIO:
-    files = {f"layer{i}.bin": os.urandom(LAYER_BYTES) for i in range(layers)}
-    dockerfile = ["FROM scratch"] + [f"COPY layer{i}.bin /data/layer{i}" for i in range(layers)]
-    dockerfile.append('LABEL "berth.bench"="1"')
-    files["Dockerfile"] = ("\n".join(dockerfile) + "\n").encode()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    buffer.seek(0)
-    return buffer
-
-
 def push_bench_image(api, registry: str) -> str:  # noqa: ANN001
     reference = f"{registry}/berth-bench-{secrets.token_hex(4)}:v1"
     repository, tag = reference.rsplit(":", 1)
-    image_id = None
-    for chunk in api.build(fileobj=_build_context(3), custom_context=True, tag=reference, rm=True, decode=True):
-        if "error" in chunk:
-            raise RuntimeError(chunk["error"])
-        image_id = (chunk.get("aux") or {}).get("ID", image_id)
-    for chunk in api.push(repository, tag=tag, stream=True, decode=True):
-        if "error" in chunk:
-            raise RuntimeError(chunk["error"])
+    build_scratch_image(api, reference, layers=[LAYER_BYTES] * 3, busybox=False, labels={"berth.bench": "1"})
+    push_image(api, repository, tag)
     api.remove_image(reference, force=True)
     return reference
 

@@ -11,58 +11,25 @@ This is a setup script, not part of the app, so it talks to the SDK directly.
 from __future__ import annotations
 
 import argparse
-import io
-import os
 import sys
-import tarfile
 from pathlib import Path
 
 import docker
 
-BUSYBOX = Path("/bin/busybox")
+# Run as a script from the repository root: make the repository importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tooling.scratch_images import build_scratch_image, push_image  # noqa: E402
+
 LABEL = "org.berth.demo"
-
-
-def _context(files: dict[str, bytes]) -> io.BytesIO:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o755
-            tar.addfile(info, io.BytesIO(data))
-    buffer.seek(0)
-    return buffer
 
 
 def build(api: docker.APIClient, tag: str | None, *, layers: list[int], description: str) -> str:
     """Build one demo image; `layers` are sizes in bytes of random-data layers. Returns its ID."""
-    files: dict[str, bytes] = {"busybox": BUSYBOX.read_bytes()} if BUSYBOX.exists() else {}
-    lines = ["FROM scratch"]
-    if files:
-        lines.append("COPY busybox /bin/busybox")
-    for index, size in enumerate(layers):
-        files[f"layer{index}.bin"] = os.urandom(size)
-        lines.append(f"COPY layer{index}.bin /data/layer{index}")
-    lines.append(f'LABEL "{LABEL}"="1" "org.opencontainers.image.description"="{description}"')
-    if "busybox" in files:
-        lines.append('CMD ["/bin/busybox", "sh"]')
-    files["Dockerfile"] = ("\n".join(lines) + "\n").encode()
-    image_id = None
-    for chunk in api.build(
-        fileobj=_context(files), custom_context=True, tag=tag, rm=True, decode=True, network_mode="none"
-    ):
-        if "error" in chunk:
-            raise RuntimeError(chunk["error"])
-        if "aux" in chunk and "ID" in chunk["aux"]:
-            image_id = chunk["aux"]["ID"]
-    return image_id or api.inspect_image(tag)["Id"]
+    labels = {LABEL: "1", "org.opencontainers.image.description": description}
+    return build_scratch_image(api, tag, layers=layers, labels=labels, cmd=["/bin/busybox", "sh"])
 
 
-def push(api: docker.APIClient, repository: str, tag: str) -> None:
-    for chunk in api.push(repository, tag=tag, stream=True, decode=True):
-        if "error" in chunk:
-            raise RuntimeError(chunk["error"])
+push = push_image
 
 
 def seed(api: docker.APIClient, registry: str) -> list[str]:

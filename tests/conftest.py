@@ -7,14 +7,12 @@ SDK is used here only as the oracle and to build test images.
 
 from __future__ import annotations
 
-import io
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
-import tarfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,6 +27,7 @@ from django.test import Client
 
 from images_app.environments import environment_get, sync_environments
 from images_app.roles import ADMIN, OPERATOR, VIEWER, assign_role, ensure_roles
+from tooling.scratch_images import build_scratch_image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUSYBOX = "/bin/busybox"
@@ -66,18 +65,6 @@ def registry_host() -> str:
 # --- images -----------------------------------------------------------------
 
 
-def _tar_context(files: dict[str, bytes]) -> io.BytesIO:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o755
-            tar.addfile(info, io.BytesIO(data))
-    buffer.seek(0)
-    return buffer
-
-
 class ImageFactory:
     """Builds real images FROM scratch and removes what it built afterwards."""
 
@@ -95,31 +82,10 @@ class ImageFactory:
         extra_dockerfile: str = "",
     ) -> str:
         """Build an image; `layers` are sizes in bytes of random-data layers. Returns the image ID."""
-        files: dict[str, bytes] = {}
-        lines = ["FROM scratch"]
-        if busybox:
-            files["busybox"] = Path(BUSYBOX).read_bytes()
-            lines.append("COPY busybox /bin/busybox")
-        for index, size in enumerate(layers or []):
-            files[f"layer{index}.bin"] = os.urandom(size)
-            lines.append(f"COPY layer{index}.bin /data/layer{index}")
         all_labels = {TEST_LABEL: "1", "berth.test.nonce": uuid.uuid4().hex, **(labels or {})}
-        lines.append("LABEL " + " ".join(f'"{k}"="{v}"' for k, v in all_labels.items()))
-        if busybox:
-            lines.append('CMD ["/bin/busybox", "sleep", "3600"]')
-        if extra_dockerfile:
-            lines.append(extra_dockerfile)
-        files["Dockerfile"] = ("\n".join(lines) + "\n").encode()
-        image_id = None
-        for chunk in self.api.build(
-            fileobj=_tar_context(files), custom_context=True, tag=tag, rm=True, decode=True, network_mode="none"
-        ):
-            if "error" in chunk:
-                raise RuntimeError(chunk["error"])
-            if "aux" in chunk and "ID" in chunk["aux"]:
-                image_id = chunk["aux"]["ID"]
-        if image_id is None:
-            image_id = self.api.inspect_image(tag)["Id"]
+        image_id = build_scratch_image(
+            self.api, tag, layers=layers, busybox=busybox, labels=all_labels, extra_dockerfile=extra_dockerfile
+        )
         self.created.append(image_id)
         return image_id
 
