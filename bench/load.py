@@ -156,6 +156,29 @@ class Child:
                 self.proc.wait(10)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and all its descendants, from /proc; 0 if unreadable."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = defaultdict(list)
+    own: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # Fields after the ")" that ends the command name: state ppid ... utime(14) stime(15).
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children[int(fields[1])].append(int(entry.name))
+        own[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += own.get(current, 0.0)
+        todo.extend(children.get(current, []))
+    return total
+
+
 def _wait(check, seconds: float, what: str, child: Child) -> None:  # noqa: ANN001
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -472,12 +495,17 @@ def main() -> int:
                 )
                 for i in range(sse_clients)
             ]
+        cpu_before = {child.name: cpu_seconds(child.proc.pid) for child in children}
+        generator_before = time.process_time()
         began = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=max(1.0, until - time.monotonic()) + 45)
         elapsed = time.perf_counter() - began
+        # Who used the 2 cores: the load generator shares the machine with what it measures.
+        cpu_used = {child.name: cpu_seconds(child.proc.pid) - cpu_before[child.name] for child in children}
+        cpu_used["load generator"] = time.process_time() - generator_before
 
         page_latencies = [s for kind, values in rec.latencies.items() if kind != "sse" for s in values]
         total = summarize(page_latencies)
@@ -495,6 +523,10 @@ def main() -> int:
         for key, count in rec.errors.most_common(10):
             print(f"  {count:6d}  {key}")
         print(f"machine: load average {os.getloadavg()[0]:.1f} after the run")
+        print(
+            "cpu during the run: "
+            + ", ".join(f"{name} {used:.1f} s ({used / elapsed:.0%} of a core)" for name, used in cpu_used.items())
+        )
         list_p95 = summarize(rec.latencies["list"]).p95
         ratio = list_p95 / list_idle if list_idle else float("nan")
         ok = ratio <= TARGET_RATIO and sum(rec.errors.values()) == 0

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/screenshots.py http://127.0.0.1:8000 USERNAME PASSWORD [page-path ...]
 
 Drives Debian's Chromium through Playwright and writes small PNGs to docs/screenshots/.
-Extra page paths (e.g. /env/local/pulls/) add screenshots named after the path.
+Extra page paths (e.g. /env/local/pulls/) add screenshots named after the path; `name=/path/` names one.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ def main(base: str, username: str, password: str, extra: list[str]) -> int:
         page.click("button[type=submit]")
         page.wait_for_load_state()
         shots = {"dashboard": "/", "images": "/images/"}
-        shots.update({re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home": path for path in extra})
+        for item in extra:
+            name, _, path = item.partition("=") if re.match(r"^[a-z0-9-]+=/", item) else ("", "", item)
+            shots[name or re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"] = path
         for name, path in shots.items():
             page.goto(base + path)
             page.wait_for_load_state()
