@@ -20,6 +20,7 @@ from images_app.forms.images import ImageFilterForm
 from images_app.models import CleanupRequest, PullJob, Registry, RemovalJob
 from images_app.references import BadReference, parse_reference
 from images_app.services.audit import audit_record
+from tests.conftest import PASSWORD
 from tests.test_access_walk import all_urls
 from tests.test_references import near_reference_text, reference_parts, render
 
@@ -254,3 +255,38 @@ def test_no_get_by_an_admin_changes_anything(
         "request": CleanupRequest.objects.get(pk=one_of_everything["request"]).status,
         "removal": RemovalJob.objects.get(pk=one_of_everything["removal"]).status,
     } == statuses_before
+
+
+# --- no open redirect through next= ----------------------------------------------------
+
+next_values = st.one_of(
+    any_text,
+    st.builds(
+        lambda scheme, sep, host, path: f"{scheme}{sep}{host}{path}",
+        st.sampled_from(["", "http:", "https:", "javascript:", "HTTPS:", " https:", "\t//"]),
+        st.sampled_from(["", "//", "/\\", "\\\\", "///", "/%2F", "%2F%2F", "/\t/"]),
+        st.sampled_from(["evil.example", "evil.example@testserver", "testserver@evil.example", "127.0.0.1:1"]),
+        st.sampled_from(["", "/", "/x?y=1", "#z"]),
+    ),
+)
+
+
+def _stays_on_site(location: str) -> bool:
+    """Where a browser would go, read as browsers do (backslashes as slashes, tabs and newlines dropped)."""
+    from urllib.parse import urljoin, urlsplit
+
+    browser_view = "".join(ch for ch in location if ch not in "\t\n\r").replace("\\", "/")
+    target = urlsplit(urljoin("http://testserver/login/", browser_view))
+    return target.scheme == "http" and target.netloc == "testserver"
+
+
+@FAST
+@given(next_url=next_values)
+def test_login_and_logout_never_redirect_off_site(client, viewer, next_url):
+    assume("\x00" not in next_url)
+    response = client.post("/login/", {"username": "vera", "password": PASSWORD, "next": next_url})
+    assert response.status_code == 302
+    assert _stays_on_site(response["Location"]), (next_url, response["Location"])
+    response = client.post("/logout/", {"next": next_url})
+    assert response.status_code == 302
+    assert _stays_on_site(response["Location"]), (next_url, response["Location"])
