@@ -131,3 +131,37 @@ def test_search_results_with_hostile_names_and_descriptions_stay_text(
         assert_inert(page, dialogs)
     finally:
         index.stop()
+
+
+def test_an_engine_error_echoed_on_the_pull_and_audit_pages_stays_text(
+    transactional_db, live_url, page, viewer, operator, environment
+):
+    from images_app.models import PullJob
+
+    # Engines and registries echo what they were given in their errors: store it as a pull failure would.
+    message = f"The pull failed: manifest for {IMG} not found {SCRIPT}"
+    job = PullJob.objects.create(
+        environment=environment,
+        reference="localhost:5000/app:v1",
+        requested_by=operator,
+        status="failed",
+        error_message=message,
+        status_line=CLOSER,
+    )
+    event = audit_record(
+        action="pull_failed", outcome="failure", environment=environment, pull_job=job, message=message, actor=operator
+    )
+    dialogs = watch(page)
+    browser_login(page, live_url, "vera")
+    page.goto(f"{live_url}/env/local/pulls/{job.pk}/")
+    assert message in page.locator("main").inner_text()
+    assert_inert(page, dialogs)
+    page.goto(f"{live_url}/env/local/pulls/")
+    assert_inert(page, dialogs)
+    page.goto(f"{live_url}/audit/")
+    assert_inert(page, dialogs)
+    assert page.goto(f"{live_url}/audit/?pull_job={job.pk}").status == 200
+    assert_inert(page, dialogs)
+    assert page.goto(f"{live_url}/audit/{event.pk}/").status == 200
+    assert message in page.locator("main").inner_text()
+    assert_inert(page, dialogs)
