@@ -52,7 +52,6 @@ def _is_valid_reference(text: str) -> bool:
 @FAST
 @given(text=st.one_of(hostile_text, reference_parts().map(lambda p: render(*p) + "!")))
 def test_an_invalid_reference_is_a_form_error_and_never_reaches_the_engine(operator_client, environment, text):
-    assume("\x00" not in text)  # the test client cannot send NUL in a form; covered below
     assume(not _is_valid_reference(text))
     jobs, calls = PullJob.objects.count(), engine.api_request_count()
     response = operator_client.post("/env/local/pulls/new/", {"reference": text})
@@ -94,7 +93,6 @@ list_values = st.one_of(
 @FAST
 @given(query=st.dictionaries(st.sampled_from(LIST_PARAMS), list_values, max_size=4))
 def test_any_images_list_query_is_a_page_or_a_400(viewer_client, environment, query):
-    assume(not any("\x00" in v for v in query.values()))
     calls = engine.api_request_count()
     response = viewer_client.get("/env/local/images/", query)
     assert response.status_code in (200, 400), (query, response.status_code)
@@ -131,7 +129,6 @@ def some_events(environment):
     query=st.dictionaries(st.sampled_from([*AUDIT_PARAMS, "before", "after", "removal_job"]), audit_values, max_size=4)
 )
 def test_any_audit_query_or_cursor_is_a_page_or_a_400(viewer_client, some_events, query):
-    assume(not any("\x00" in v for v in query.values()))
     response = viewer_client.get(reverse("audit_list"), query)
     assert response.status_code in (200, 400), (query, response.status_code)
 
@@ -142,7 +139,7 @@ def test_any_audit_query_or_cursor_is_a_page_or_a_400(viewer_client, some_events
     query=st.dictionaries(st.sampled_from(AUDIT_PARAMS), audit_values, max_size=3),
 )
 def test_any_audit_export_request_is_a_file_or_a_4xx(admin_client, some_events, fmt, query):
-    assume("\x00" not in fmt and "/" not in fmt and not any("\x00" in v for v in query.values()))
+    assume("\x00" not in fmt and "/" not in fmt)
     response = admin_client.get("/audit/export." + fmt, query)
     assert response.status_code in (200, 400, 404), (fmt, query, response.status_code)
     if response.status_code == 200 and response.streaming:
@@ -283,7 +280,6 @@ def _stays_on_site(location: str) -> bool:
 @FAST
 @given(next_url=next_values)
 def test_login_and_logout_never_redirect_off_site(client, viewer, next_url):
-    assume("\x00" not in next_url)
     response = client.post("/login/", {"username": "vera", "password": PASSWORD, "next": next_url})
     assert response.status_code == 302
     assert _stays_on_site(response["Location"]), (next_url, response["Location"])
