@@ -182,6 +182,8 @@ BERTH_REQUEST_EXPIRY_HOURS = env_int("BERTH_REQUEST_EXPIRY_HOURS", 72, minimum=1
 # Removals of at most this many items run inside the web request; longer ones go to a worker.
 BERTH_REMOVAL_INLINE_MAX = env_int("BERTH_REMOVAL_INLINE_MAX", 5, minimum=0)
 BERTH_PULL_STALE_SECONDS = env_int("BERTH_PULL_STALE_SECONDS", 90, minimum=2)
+# A pull whose layers only wait on the engine's retries this long (registry gone mid-pull) is failed.
+BERTH_PULL_STALL_SECONDS = env_int("BERTH_PULL_STALL_SECONDS", 45, minimum=1)
 BERTH_SEARCH_CACHE_SECONDS = env_int("BERTH_SEARCH_CACHE_SECONDS", 300, minimum=0)
 # Seconds a search may wait on the engine, which waits on the remote index.
 BERTH_SEARCH_TIMEOUT = env_int("BERTH_SEARCH_TIMEOUT", 20, minimum=1)

@@ -218,6 +218,45 @@ class PullProgress:
             "message": self.message,
         }
 
+    def work_done(self) -> tuple[int, int, int]:
+        """What has moved so far (bytes downloaded, bytes extracted, layers done): unchanged means stalled."""
+        layers = self.layers.values()
+        return (
+            sum(layer.downloaded for layer in layers),
+            sum(layer.extracted for layer in layers),
+            sum(1 for layer in layers if layer.state in _DONE),
+        )
+
+    @property
+    def retrying(self) -> bool:
+        return any(layer.state == RETRYING for layer in self.layers.values())
+
+
+class StallWatch:
+    """Notices a pull that only waits on the engine's retries (its registry went away mid-pull).
+
+    The engine retries a broken layer download five times, 5 to 20 s apart (over a
+    minute in all) and keeps sending countdown events meanwhile, so the stream
+    never goes quiet: the limit is on time spent retrying with no work done.
+    """
+
+    def __init__(self, limit_seconds: float) -> None:
+        self.limit = limit_seconds
+        self.since: float | None = None
+        self.marker: tuple[int, int, int] | None = None
+
+    def stalled_for(self, progress: PullProgress, now: float) -> float | None:
+        """Seconds spent retrying without progress once past the limit, else None."""
+        marker = progress.work_done()
+        if not progress.retrying or marker != self.marker:
+            self.since = now if progress.retrying else None
+            self.marker = marker
+            return None
+        if self.since is None:
+            self.since = now
+        waited = now - self.since
+        return waited if waited >= self.limit else None
+
 
 def _int(value: object) -> int | None:
     if isinstance(value, bool):

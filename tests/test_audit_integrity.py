@@ -24,7 +24,7 @@ from images_app.roles import ADMIN
 from images_app.services import audit as audit_service
 from images_app.services.audit import GENESIS_HASH, audit_record, digest_of
 from images_app.services.audit_chain import audit_chain_verify
-from tests.conftest import REPO_ROOT, logged_in
+from tests.conftest import REPO_ROOT, _test_database_url, logged_in
 
 TABLE = AuditEvent._meta.db_table
 
@@ -234,7 +234,7 @@ for index in range(25):
 @pytest.mark.django_db(transaction=True)
 def test_chain_stays_valid_under_concurrent_writer_processes():
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings")
-    env["DATABASE_URL"] = f"sqlite:///{os.environ['BERTH_TEST_DATABASE']}"
+    env["DATABASE_URL"] = _test_database_url()  # SQLite or PostgreSQL, whichever the suite runs on
     procs = [
         subprocess.Popen([sys.executable, "-c", _WRITER, str(n)], cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE)
         for n in range(4)
@@ -364,7 +364,7 @@ def test_archives_verify_and_a_damaged_archive_is_caught(db, aged, tmp_path):
 def test_verify_audit_exits_non_zero_naming_the_event():
     events = record(3)
     raw(f"UPDATE {TABLE} SET actor_name = 'someone-else' WHERE id = %s", [events[1].pk])
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{os.environ['BERTH_TEST_DATABASE']}")
+    env = dict(os.environ, DATABASE_URL=_test_database_url())
     result = subprocess.run(
         [sys.executable, "manage.py", "verify_audit"],
         cwd=REPO_ROOT,

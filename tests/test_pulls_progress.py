@@ -193,3 +193,34 @@ def test_retrying_layer_and_unknown_statuses_do_not_break_progress():
     assert item["state"] == "downloading"
     assert item["current"] == 0
     assert progress.message == "Something new in Engine 30"
+
+
+def _retrying(progress: PullProgress, seconds: int = 5) -> None:
+    progress.apply({"status": f"Retrying in {seconds} seconds", "id": "aaa", "progressDetail": {}})
+
+
+def test_a_pull_that_only_retries_past_the_limit_is_stalled():
+    from images_app.pull_progress import StallWatch
+
+    progress, watch = PullProgress(), StallWatch(10)
+    progress.apply({"status": "Downloading", "id": "aaa", "progressDetail": {"current": 100, "total": 1000}})
+    assert watch.stalled_for(progress, 0) is None
+    _retrying(progress)
+    assert watch.stalled_for(progress, 1) is None
+    _retrying(progress, 4)
+    assert watch.stalled_for(progress, 9) is None
+    assert watch.stalled_for(progress, 11.5) == 10.5
+
+
+def test_bytes_arriving_between_retries_restart_the_stall_clock():
+    from images_app.pull_progress import StallWatch
+
+    progress, watch = PullProgress(), StallWatch(10)
+    _retrying(progress)
+    assert watch.stalled_for(progress, 0) is None
+    progress.apply({"status": "Downloading", "id": "aaa", "progressDetail": {"current": 500, "total": 1000}})
+    assert watch.stalled_for(progress, 8) is None
+    _retrying(progress)
+    assert watch.stalled_for(progress, 12) is None  # retrying again, but only since 12
+    assert watch.stalled_for(progress, 21) is None
+    assert watch.stalled_for(progress, 22) == 10

@@ -14,6 +14,8 @@ _ACTION = RegexValidator(r"^[a-z][a-z0-9_]*$", "Actions are snake_case words, li
 _ENVIRONMENT = RegexValidator(r"^[-a-zA-Z0-9_]+$", "Environment names are letters, digits, - and _.")
 # The oldest and newest dates a filter accepts: beyond them dates overflow when made aware.
 _MIN_DATE, _MAX_DATE = dt.date(1970, 1, 1), dt.date(9999, 12, 30)
+# The largest primary key a database stores (signed 64-bit): bigger ones overflow SQLite's driver.
+_MAX_PK = 2**63 - 1
 
 
 class AuditFilterForm(forms.Form):
@@ -26,9 +28,15 @@ class AuditFilterForm(forms.Form):
     target = forms.CharField(required=False, max_length=512, label="Image or reference")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    pull_job = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput, label="Pull job")
-    cleanup_request = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput, label="Cleanup request")
-    removal_job = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput, label="Removal job")
+    pull_job = forms.IntegerField(
+        required=False, min_value=1, max_value=_MAX_PK, widget=forms.HiddenInput, label="Pull job"
+    )
+    cleanup_request = forms.IntegerField(
+        required=False, min_value=1, max_value=_MAX_PK, widget=forms.HiddenInput, label="Cleanup request"
+    )
+    removal_job = forms.IntegerField(
+        required=False, min_value=1, max_value=_MAX_PK, widget=forms.HiddenInput, label="Removal job"
+    )
 
     def clean(self) -> dict:
         data = super().clean()

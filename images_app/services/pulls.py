@@ -34,7 +34,7 @@ from images_app.errors import (
     ReadOnlyMode,
 )
 from images_app.models import Environment, PullJob, Registry
-from images_app.pull_progress import PullProgress
+from images_app.pull_progress import PullProgress, StallWatch
 from images_app.references import ImageReference, parse_reference
 from images_app.services.audit import audit_record
 from images_app.services.registries import registry_auth_for_pull
@@ -330,7 +330,10 @@ def failure_text(exc: BerthError) -> str:
         meaning = "The registry has no such image or tag"
     elif any(s in lower for s in ("no basic auth credentials", "unauthorized", "authentication required", "denied")):
         meaning = "The registry requires valid credentials"
-    elif any(s in lower for s in ("connection refused", "no such host", "i/o timeout", "dial tcp", "timeout")):
+    elif any(
+        s in lower
+        for s in ("connection refused", "no such host", "i/o timeout", "dial tcp", "timeout", "connection lost")
+    ):
         meaning = "The registry could not be reached"
     elif "no space left" in lower:
         meaning = "The engine's disk is full"
@@ -383,11 +386,19 @@ def pull_execute(job_id: int) -> PullJob | None:
         auth = registry_credentials(job)
         _publish_progress(job, progress, None, time.time())
         last_persist = time.monotonic()
-        for event in engine.pull_events(job.environment, repository, tag, auth=auth, should_stop=stop.is_set):
+        stall = StallWatch(settings.BERTH_PULL_STALL_SECONDS)
+        events = engine.pull_events(job.environment, repository, tag, auth=auth, should_stop=stop.is_set)
+        for event in events:
             received = time.time()
             layer = progress.apply(event)
             if _publish_progress(job, progress, layer, received):
                 stop.set()
+            if (waited := stall.stalled_for(progress, time.monotonic())) is not None:
+                events.close()  # closes the connection: the engine abandons the pull
+                raise PullFailed(
+                    f"no data from the registry for {waited:.0f} s while the engine kept retrying "
+                    "(connection lost mid-pull); try again once the registry is back"
+                )
             if time.monotonic() - last_persist >= PERSIST_SECONDS:
                 last_persist = time.monotonic()
                 _persist(job, progress)
