@@ -265,9 +265,14 @@ def test_export_under_asgi_streams_chunk_by_chunk(admin_user, monkeypatch):
         assert hasattr(response.streaming_content, "__anext__")
         return [chunk async for chunk in response.streaming_content]
 
+    # A thread of its own: the browser tests' Playwright loop may be running in this one,
+    # and async_to_sync refuses to run beside a live event loop.
+    from concurrent.futures import ThreadPoolExecutor
+
     from asgiref.sync import async_to_sync
 
-    chunks = async_to_sync(fetch)()
+    with ThreadPoolExecutor(1) as pool:
+        chunks = pool.submit(async_to_sync(fetch)).result(timeout=60)
     assert len(chunks) == 4
     assert sum(len(chunk.splitlines()) for chunk in chunks) == expected == 36
 
