@@ -203,3 +203,27 @@ def audit_events_for(
     if not q:
         return []
     return list(AuditEvent.objects.filter(q).order_by("-created_at", "-id")[:limit])
+
+
+def reference_spellings(tags: Iterable[str]) -> list[str]:
+    """Each tag as the engine lists it and as events may record it (familiar and docker.io long form)."""
+    spellings: set[str] = set()
+    for tag in tags:
+        spellings.add(tag)
+        forms, suffix = _repository_forms(tag)
+        spellings.update(form + suffix for form in forms)
+    return sorted(spellings)
+
+
+def image_history(*, image_id: str, tags: Iterable[str], limit: int = 20) -> list[AuditEvent]:
+    """The newest events about one image: by its ID, or by any spelling of its tags."""
+    return audit_events_for(image_id=image_id, reference=reference_spellings(tags), limit=limit)
+
+
+def history_url(**filters: Any) -> str:
+    """The audit history page filtered as given (e.g. `target=...`, `cleanup_request=7`)."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    return reverse("audit_list") + "?" + urlencode({k: v for k, v in filters.items() if v not in (None, "")})

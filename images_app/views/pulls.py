@@ -17,6 +17,7 @@ from images_app import pull_stream
 from images_app.environments import environment_get
 from images_app.models import PullJob, Registry
 from images_app.references import BadReference, parse_reference
+from images_app.selectors.audit import audit_events_for, history_url
 from images_app.selectors.pulls import pull_get, pull_state, pulls_recent, pulls_running
 from images_app.services.pulls import pull_can_cancel, pull_cancel, pull_start, pulls_sweep_stale
 
@@ -132,7 +133,8 @@ def pull_detail(request: HttpRequest, env: str, pk: int) -> HttpResponse:
         "environment": environment,
         "job": job,
         "state": pull_state(job),
-        "events": job.audit_events.order_by("created_at", "id"),
+        "audit_events": audit_events_for(pull_job=job),
+        "audit_all_url": history_url(pull_job=job.pk),
         "can_cancel": job.is_active and pull_can_cancel(request.user, job),
     }
     return render(request, "pulls/detail.html", context)
