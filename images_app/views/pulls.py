@@ -101,7 +101,12 @@ def pull_create(request: HttpRequest, env: str) -> HttpResponse:
             return redirect("pull_detail", env=environment.name, pk=job.pk)
         status = 400
     else:
-        form = PullForm(initial={"reference": request.GET.get("reference", "")})
+        # Links from search results, registry tags and image pages prefill the form.
+        initial = {"reference": request.GET.get("reference", "")}
+        registry = request.GET.get("registry", "")
+        if registry.isdigit() and Registry.objects.filter(pk=int(registry)).exists():
+            initial["registry"] = int(registry)
+        form = PullForm(initial=initial)
     return render(request, "pulls/form.html", {"environment": environment, "form": form}, status=status)
 
 
