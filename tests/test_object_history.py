@@ -91,3 +91,19 @@ def test_a_single_image_request_names_the_image_id_so_the_image_page_lists_it(
     confirm_and_post(operator_client, REMOVE_URL, [f"{repository}:v1"], reason="old build")
     html = viewer_client.get(f"/env/local/images/{image_id[7:19]}/").content.decode()
     assert "cleanup_requested" in history_section(html, "image-history")
+
+
+def test_the_history_for_a_full_image_id_includes_the_pull_that_produced_it(viewer_client, environment, operator):
+    full = "sha256:" + "c0ffee" * 10 + "abcd"
+    job = PullJob.objects.create(
+        environment=environment,
+        reference="localhost:1/app:v1",
+        requested_by=operator,
+        status="succeeded",
+        image_id=full,
+    )
+    audit_record(action="pull_requested", outcome="success", actor=operator, pull_job=job, message="asked-before-id")
+    whole = viewer_client.get("/audit/", {"target": full}).content.decode()
+    prefix = viewer_client.get("/audit/", {"target": full[:19]}).content.decode()
+    assert "asked-before-id" in whole
+    assert "asked-before-id" not in prefix, "a prefix stays a plain, indexed prefix search"

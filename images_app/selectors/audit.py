@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from images_app.models import AuditEvent
+from images_app.models import AuditEvent, PullJob
 from images_app.references import BadReference, parse_reference
 
 # Counting stops here: "10,000+ events" is as useful as an exact number and costs
@@ -82,6 +82,12 @@ def _target_q(text: str) -> Q:
     if _HEX.match(lowered):
         digits = lowered.removeprefix("sha256:")
         q |= _prefix("target_image_id", "sha256:" + digits) | _prefix("target_image_id", digits)
+        if len(digits) == 64:
+            # A pull's first events are recorded before the image ID is known: a full ID
+            # (what an image page links with) brings in the pulls that produced the image.
+            pulls = PullJob.objects.filter(image_id__in=["sha256:" + digits, digits]).values_list("pk", flat=True)
+            if pull_ids := list(pulls[:50]):
+                q |= Q(pull_job_id__in=pull_ids)
     forms, suffix = _repository_forms(text)
     for form in forms:
         if suffix:
