@@ -551,3 +551,43 @@ def test_logging_out_takes_a_post_with_the_token(world: World, role: str) -> Non
     response = client.post(reverse("logout"), {"csrfmiddlewaretoken": _token(client, images_url)})
     assert response.status_code == 302
     assert _is_login_redirect(client.get(images_url))
+
+
+# --- what the pages offer ----------------------------------------------------------------------
+
+HREF = re.compile(r'<a [^>]*href="(/[^"]*)"')
+POST_FORM = re.compile(r'<form [^>]*method="post"[^>]*action="(/[^"]*)"|<form [^>]*action="(/[^"]*)"[^>]*method="post"')
+
+
+def _url_name(path: str) -> str | None:
+    from django.urls import Resolver404, resolve
+
+    try:
+        match = resolve(unescape(path).split("?")[0])
+    except Resolver404:
+        return None
+    return match.view_name
+
+
+@pytest.mark.parametrize("role", [VIEWER, OPERATOR, ADMIN])
+def test_pages_offer_each_role_only_links_and_buttons_it_may_use(world: World, role: str) -> None:
+    """Hidden buttons are not a permission, but a shown button the server refuses is a bug."""
+    client = world.clients[role]
+    offered = []
+    for name, entry in TABLE.items():
+        if entry.get is None or role not in entry.get or entry.get_status != 200 or name == "audit_export":
+            continue
+        response = client.get(world.url(name))
+        if response.streaming:  # the pull's event stream: not a page
+            continue
+        html = response.content.decode()
+        for path in HREF.findall(html):
+            target = _url_name(path)
+            if target in TABLE and TABLE[target].get is not None and role not in TABLE[target].get:
+                offered.append(f"{name} links to {path} ({target})")
+        for groups in POST_FORM.findall(html):
+            path = groups[0] or groups[1]
+            target = _url_name(path)
+            if target in TABLE and (TABLE[target].post is None or role not in TABLE[target].post):
+                offered.append(f"{name} has a form posting to {path} ({target})")
+    assert offered == [], f"{role} is offered what the server refuses"
