@@ -99,3 +99,17 @@ def test_the_images_list_links_each_running_pull(viewer_client, environment, ope
     html = viewer_client.get("/env/local/images/").content.decode()
     assert f'href="/env/local/pulls/{job.pk}/"' in html
     assert "1 pull in progress" in html
+
+
+def test_the_requester_sees_who_rejected_the_request_and_why(operator_client, admin_client, environment, tagged):
+    from tests.support.removal import REMOVE_URL, confirm_and_post
+
+    tag, _image_id = tagged
+    confirm_and_post(operator_client, REMOVE_URL, [tag], reason="old build")
+    from images_app.models import CleanupRequest
+
+    pending = CleanupRequest.objects.get()
+    admin_client.post(reverse("request_reject", kwargs={"pk": pending.pk}), {"note": "still used by the nightly job"})
+    html = operator_client.get(reverse("request_list")).content.decode()
+    mine = re.search(r'<table class="table" id="my-requests">(.*?)</table>', html, re.S).group(1)
+    assert "rejected" in mine and "ada: still used by the nightly job" in mine
