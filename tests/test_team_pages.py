@@ -113,3 +113,10 @@ def test_the_requester_sees_who_rejected_the_request_and_why(operator_client, ad
     html = operator_client.get(reverse("request_list")).content.decode()
     mine = re.search(r'<table class="table" id="my-requests">(.*?)</table>', html, re.S).group(1)
     assert "rejected" in mine and "ada: still used by the nightly job" in mine
+
+
+def test_an_operators_confirmation_page_says_it_sends_a_request(operator_client, admin_client, environment, tagged):
+    tag, _image_id = tagged
+    url = reverse("image_remove_confirm", kwargs={"env": "local"})
+    assert "<title>Request: Remove images" in operator_client.get(url, {"ref": tag}).content.decode()
+    assert "<title>Remove images" in admin_client.get(url, {"ref": tag}).content.decode()

@@ -74,7 +74,8 @@ def _render_confirm(
         "environment": environment,
         "plan": plan,
         "kind": plan.kind,
-        "title": CLEANUP_TITLES.get(plan.kind, "Remove images"),
+        # An operator's confirmation sends a request: the title says so.
+        "title": ("Request: " if mode == "request" else "") + CLEANUP_TITLES.get(plan.kind, "Remove images"),
         "mode": mode,
         "refs": refs,
         "snapshot_json": json.dumps(snapshot),
