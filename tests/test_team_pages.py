@@ -79,8 +79,9 @@ def test_a_registry_tags_pull_link_opens_the_form_with_that_registry_chosen(oper
     assert re.search(rf'<option value="{registry.pk}" selected>', html)
 
 
-def test_an_unknown_registry_in_the_pull_link_is_ignored(operator_client, environment):
-    response = operator_client.get(reverse("pull_create", kwargs={"env": "local"}), {"registry": "987"})
+@pytest.mark.parametrize("value", ["987", "9" * 30, "x", ""])
+def test_an_unknown_registry_in_the_pull_link_is_ignored(operator_client, environment, value):
+    response = operator_client.get(reverse("pull_create", kwargs={"env": "local"}), {"registry": value})
     assert response.status_code == 200
 
 

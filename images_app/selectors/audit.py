@@ -12,9 +12,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from images_app.models import AuditEvent, PullJob
@@ -228,8 +230,4 @@ def image_history(*, image_id: str, tags: Iterable[str], limit: int = 20) -> lis
 
 def history_url(**filters: Any) -> str:
     """The audit history page filtered as given (e.g. `target=...`, `cleanup_request=7`)."""
-    from urllib.parse import urlencode
-
-    from django.urls import reverse
-
     return reverse("audit_list") + "?" + urlencode({k: v for k, v in filters.items() if v not in (None, "")})

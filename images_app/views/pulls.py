@@ -104,7 +104,7 @@ def pull_create(request: HttpRequest, env: str) -> HttpResponse:
         # Links from search results, registry tags and image pages prefill the form.
         initial = {"reference": request.GET.get("reference", "")}
         registry = request.GET.get("registry", "")
-        if registry.isdigit() and Registry.objects.filter(pk=int(registry)).exists():
+        if registry.isdigit() and len(registry) < 10 and Registry.objects.filter(pk=int(registry)).exists():
             initial["registry"] = int(registry)
         form = PullForm(initial=initial)
     return render(request, "pulls/form.html", {"environment": environment, "form": form}, status=status)
