@@ -121,3 +121,20 @@ def test_an_operators_confirmation_page_says_it_sends_a_request(operator_client,
     url = reverse("image_remove_confirm", kwargs={"env": "local"})
     assert "<title>Request: Remove images" in operator_client.get(url, {"ref": tag}).content.decode()
     assert "<title>Remove images" in admin_client.get(url, {"ref": tag}).content.decode()
+
+
+def test_the_dashboard_shows_requesters_the_outcome_of_their_requests(
+    operator_client, admin_client, viewer_client, environment, tagged
+):
+    from tests.support.removal import REMOVE_URL, confirm_and_post
+
+    tag, _image_id = tagged
+    confirm_and_post(operator_client, REMOVE_URL, [tag], reason="old build")
+    from images_app.models import CleanupRequest
+
+    pending = CleanupRequest.objects.get()
+    admin_client.post(reverse("request_reject", kwargs={"pk": pending.pk}), {"note": "keep it"})
+    html = operator_client.get("/env/local/").content.decode()
+    card = re.search(r'<section class="card" id="my-requests">(.*?)</section>', html, re.S).group(1)
+    assert f'href="/requests/{pending.pk}/"' in card and "rejected" in card and "ada: keep it" in card
+    assert 'id="my-requests"' not in viewer_client.get("/env/local/").content.decode()

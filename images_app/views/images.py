@@ -12,6 +12,7 @@ from images_app.environments import environment_get
 from images_app.errors import EngineError, ImageNotFound
 from images_app.forms.images import ImageFilterForm
 from images_app.selectors.audit import history_url, image_history
+from images_app.selectors.cleanup_requests import requests_of
 from images_app.selectors.dashboard import dashboard_for
 from images_app.selectors.images import ImageListQuery, image_listing, image_page, with_sort
 from images_app.selectors.pulls import pulls_running
@@ -125,4 +126,5 @@ def image_detail(request: HttpRequest, env: str, image_id: str) -> HttpResponse:
 def env_home(request: HttpRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
     dashboard = dashboard_for(environment, measure_disk=request.GET.get("measure") == "1")
-    return render(request, "images/dashboard.html", {"environment": environment, "dashboard": dashboard})
+    context = {"environment": environment, "dashboard": dashboard, "my_requests": requests_of(request.user)}
+    return render(request, "images/dashboard.html", context)
