@@ -6,11 +6,33 @@ from django.http import HttpRequest
 
 from images_app.roles import role_of
 
+# Which navigation link a page belongs to, by the start of its url name.
+_NAV_SECTIONS = (
+    ("env_home", "dashboard"),
+    ("image_", "images"),
+    ("removal_", "images"),
+    ("pull_", "pulls"),
+    ("search", "search"),
+    ("request_", "requests"),
+    ("audit_", "history"),
+    ("registry_", "registries"),
+    ("user_", "users"),
+)
+
+
+def nav_section(url_name: str | None) -> str:
+    """The nav link to mark as the current page ("" when none fits)."""
+    for prefix, section in _NAV_SECTIONS:
+        if url_name and url_name.startswith(prefix):
+            return section
+    return ""
+
 
 def berth(request: HttpRequest) -> dict:
     match = getattr(request, "resolver_match", None)
     current = (match.kwargs.get("env") if match else None) or settings.BERTH_DEFAULT_ENVIRONMENT
     context = {
+        "nav_section": nav_section(match.url_name if match else None),
         "berth_sandbox": settings.BERTH_SANDBOX,
         "berth_read_only": settings.BERTH_READ_ONLY,
         "current_env": current,

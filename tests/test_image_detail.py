@@ -124,9 +124,10 @@ def test_dangling_image_page_says_so(viewer_client, images):
 
 
 @override_settings(ROOT_URLCONF="tests.support.inventory_urls")
-def test_page_links_to_removal_and_pull_again(viewer_client, rich_image):
+def test_page_links_to_removal_and_pull_again(operator_client, rich_image):
+    # Offered to roles that may pull and remove (viewers see neither: tests/test_team_pages.py).
     repo, image_id = rich_image
-    html = viewer_client.get(_url(image_id)).content.decode()
+    html = operator_client.get(_url(image_id)).content.decode()
     remove_url = reverse("image_remove_confirm", kwargs={"env": "local"})
     assert f'href="{remove_url}?ref=sha256%3A{image_id[7:]}"' in html
     assert f"?reference={repo}%3A1" in html

@@ -254,8 +254,9 @@ def test_filtered_list_still_costs_two_engine_calls(viewer_client, trio, run_lab
 
 
 @override_settings(ROOT_URLCONF="tests.support.inventory_urls")
-def test_rows_select_into_removal_and_offer_pull_again(viewer_client, trio, run_label):
-    html = _get(viewer_client, label=run_label[1]).content.decode()
+def test_rows_select_into_removal_and_offer_pull_again(operator_client, trio, run_label):
+    # Offered to roles that may pull and remove (viewers see neither: tests/test_team_pages.py).
+    html = _get(operator_client, label=run_label[1]).content.decode()
     remove_url = reverse("image_remove_confirm", kwargs={"env": "local"})
     pull_url = reverse("pull_create", kwargs={"env": "local"})
     assert f'method="get" action="{remove_url}"' in html

@@ -12,12 +12,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
-from images_app.models import AuditEvent
+from images_app.models import AuditEvent, PullJob
 from images_app.references import BadReference, parse_reference
 
 # Counting stops here: "10,000+ events" is as useful as an exact number and costs
@@ -82,6 +84,12 @@ def _target_q(text: str) -> Q:
     if _HEX.match(lowered):
         digits = lowered.removeprefix("sha256:")
         q |= _prefix("target_image_id", "sha256:" + digits) | _prefix("target_image_id", digits)
+        if len(digits) == 64:
+            # A pull's first events are recorded before the image ID is known: a full ID
+            # (what an image page links with) brings in the pulls that produced the image.
+            pulls = PullJob.objects.filter(image_id__in=["sha256:" + digits, digits]).values_list("pk", flat=True)
+            if pull_ids := list(pulls[:50]):
+                q |= Q(pull_job_id__in=pull_ids)
     forms, suffix = _repository_forms(text)
     for form in forms:
         if suffix:
@@ -203,3 +211,23 @@ def audit_events_for(
     if not q:
         return []
     return list(AuditEvent.objects.filter(q).order_by("-created_at", "-id")[:limit])
+
+
+def reference_spellings(tags: Iterable[str]) -> list[str]:
+    """Each tag as the engine lists it and as events may record it (familiar and docker.io long form)."""
+    spellings: set[str] = set()
+    for tag in tags:
+        spellings.add(tag)
+        forms, suffix = _repository_forms(tag)
+        spellings.update(form + suffix for form in forms)
+    return sorted(spellings)
+
+
+def image_history(*, image_id: str, tags: Iterable[str], limit: int = 20) -> list[AuditEvent]:
+    """The newest events about one image: by its ID, or by any spelling of its tags."""
+    return audit_events_for(image_id=image_id, reference=reference_spellings(tags), limit=limit)
+
+
+def history_url(**filters: Any) -> str:
+    """The audit history page filtered as given (e.g. `target=...`, `cleanup_request=7`)."""
+    return reverse("audit_list") + "?" + urlencode({k: v for k, v in filters.items() if v not in (None, "")})

@@ -110,8 +110,3 @@ def dashboard_for(environment: Environment, *, measure_disk: bool = False) -> Da
         reclaimable_at_least=at_least,
         disk_error=disk_error,
     )
-
-
-def active_pulls_for(environment: Environment) -> list[PullJob]:
-    """Pulls queued or running on this environment, for the images list's banner."""
-    return list(PullJob.objects.filter(environment=environment, status__in=PullJob.ACTIVE).order_by("created_at")[:10])

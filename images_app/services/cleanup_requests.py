@@ -59,6 +59,7 @@ def cleanup_request_create(
         request=request,
         environment=environment,
         target_reference=_target(items),
+        target_image_id=_target_image_id(items),
         parameters={"kind": kind, "items": items, "reason": cleanup_request.reason},
         cleanup_request=cleanup_request,
     )
@@ -69,6 +70,11 @@ def _target(items: list[dict[str, Any]]) -> str:
     if len(items) == 1:
         return items[0]["reference"]
     return f"{len(items)} images"
+
+
+def _target_image_id(items: list[dict[str, Any]]) -> str:
+    # One image: its ID too, so the image's page lists the request's events.
+    return (items[0].get("image_id") or "") if len(items) == 1 else ""
 
 
 def may_approve(*, cleanup_request: CleanupRequest, user: Any) -> bool:
@@ -91,6 +97,7 @@ def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, requ
             request=request,
             environment=cleanup_request.environment,
             target_reference=_target(cleanup_request.items),
+            target_image_id=_target_image_id(cleanup_request.items),
             message="Self-approval refused (four-eyes rule)."
             if cleanup_request.requested_by_id == actor.pk
             else "No permission to approve.",
@@ -123,6 +130,7 @@ def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, requ
             request=request,
             environment=cleanup_request.environment,
             target_reference=_target(cleanup_request.items),
+            target_image_id=_target_image_id(cleanup_request.items),
             parameters={"removal_job": job.pk, "requested_by": cleanup_request.requested_by.get_username()},
             cleanup_request=cleanup_request,
             removal_job=job,
@@ -150,6 +158,7 @@ def cleanup_request_reject(*, cleanup_request: CleanupRequest, actor: Any, note:
         request=request,
         environment=cleanup_request.environment,
         target_reference=_target(cleanup_request.items),
+        target_image_id=_target_image_id(cleanup_request.items),
         parameters={"note": note[:500]},
         message=note[:500],
         cleanup_request=cleanup_request,
@@ -171,6 +180,7 @@ def cleanup_request_finish(*, cleanup_request: CleanupRequest, job: RemovalJob) 
         actor=job.created_by,
         environment=cleanup_request.environment,
         target_reference=_target(cleanup_request.items),
+        target_image_id=_target_image_id(cleanup_request.items),
         parameters={
             "summary": summary,
             "items": [
@@ -198,6 +208,7 @@ def requests_expire() -> int:
             outcome="info",
             environment=cleanup_request.environment,
             target_reference=_target(cleanup_request.items),
+            target_image_id=_target_image_id(cleanup_request.items),
             parameters={"expires_at": cleanup_request.expires_at.isoformat()},
             cleanup_request=cleanup_request,
         )

@@ -11,8 +11,11 @@ from django.views.decorators.http import require_safe
 from images_app.environments import environment_get
 from images_app.errors import EngineError, ImageNotFound
 from images_app.forms.images import ImageFilterForm
-from images_app.selectors.dashboard import active_pulls_for, dashboard_for
+from images_app.selectors.audit import history_url, image_history
+from images_app.selectors.cleanup_requests import requests_of
+from images_app.selectors.dashboard import dashboard_for
 from images_app.selectors.images import ImageListQuery, image_listing, image_page, with_sort
+from images_app.selectors.pulls import pulls_running
 
 _COLUMNS = [
     ("repository", "Repository"),
@@ -98,7 +101,7 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
         else:
             page = Paginator(listing.rows, settings.BERTH_PAGE_SIZE).get_page(request.GET.get("page"))
             context.update(listing=listing, rows=listing.rows, page=page, headers=_headers(query), query=query)
-            context["active_pulls"] = active_pulls_for(environment)
+            context["running_pulls"] = list(pulls_running(environment)[:10])
             context["chips"] = _active_filters(request)
     if not form.is_valid() or context["listing"] is None:
         status = 400
@@ -110,11 +113,18 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
 def image_detail(request: HttpRequest, env: str, image_id: str) -> HttpResponse:
     environment = environment_get(env)
     view = image_page(environment, image_id)
-    return render(request, "images/detail.html", {"environment": environment, "view": view})
+    context = {
+        "environment": environment,
+        "view": view,
+        "audit_events": image_history(image_id=view.detail.id, tags=view.detail.repo_tags),
+        "audit_all_url": history_url(target=view.detail.id),
+    }
+    return render(request, "images/detail.html", context)
 
 
 @require_safe
 def env_home(request: HttpRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
     dashboard = dashboard_for(environment, measure_disk=request.GET.get("measure") == "1")
-    return render(request, "images/dashboard.html", {"environment": environment, "dashboard": dashboard})
+    context = {"environment": environment, "dashboard": dashboard, "my_requests": requests_of(request.user)}
+    return render(request, "images/dashboard.html", context)

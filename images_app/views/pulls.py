@@ -17,6 +17,7 @@ from images_app import pull_stream
 from images_app.environments import environment_get
 from images_app.models import PullJob, Registry
 from images_app.references import BadReference, parse_reference
+from images_app.selectors.audit import audit_events_for, history_url
 from images_app.selectors.pulls import pull_get, pull_state, pulls_recent, pulls_running
 from images_app.services.pulls import pull_can_cancel, pull_cancel, pull_start, pulls_sweep_stale
 
@@ -100,7 +101,12 @@ def pull_create(request: HttpRequest, env: str) -> HttpResponse:
             return redirect("pull_detail", env=environment.name, pk=job.pk)
         status = 400
     else:
-        form = PullForm(initial={"reference": request.GET.get("reference", "")})
+        # Links from search results, registry tags and image pages prefill the form.
+        initial = {"reference": request.GET.get("reference", "")}
+        registry = request.GET.get("registry", "")
+        if registry.isdigit() and len(registry) < 10 and Registry.objects.filter(pk=int(registry)).exists():
+            initial["registry"] = int(registry)
+        form = PullForm(initial=initial)
     return render(request, "pulls/form.html", {"environment": environment, "form": form}, status=status)
 
 
@@ -132,7 +138,8 @@ def pull_detail(request: HttpRequest, env: str, pk: int) -> HttpResponse:
         "environment": environment,
         "job": job,
         "state": pull_state(job),
-        "events": job.audit_events.order_by("created_at", "id"),
+        "audit_events": audit_events_for(pull_job=job),
+        "audit_all_url": history_url(pull_job=job.pk),
         "can_cancel": job.is_active and pull_can_cancel(request.user, job),
     }
     return render(request, "pulls/detail.html", context)

@@ -17,6 +17,7 @@ from images_app.environments import environment_get
 from images_app.models import Environment, RemovalJob
 from images_app.models.cleanup import RemovalKind
 from images_app.roles import role_of
+from images_app.selectors.audit import audit_events_for, history_url
 from images_app.services import removal
 from images_app.services.cleanup_requests import cleanup_request_create
 
@@ -73,7 +74,8 @@ def _render_confirm(
         "environment": environment,
         "plan": plan,
         "kind": plan.kind,
-        "title": CLEANUP_TITLES.get(plan.kind, "Remove images"),
+        # An operator's confirmation sends a request: the title says so.
+        "title": ("Request: " if mode == "request" else "") + CLEANUP_TITLES.get(plan.kind, "Remove images"),
         "mode": mode,
         "refs": refs,
         "snapshot_json": json.dumps(snapshot),
@@ -255,5 +257,7 @@ def removal_job_detail(request: HttpRequest, env: str, pk: int) -> HttpResponse:
         "running": running,
         "summary": removal.results_summary(job.results),
         "title": CLEANUP_TITLES.get(job.kind, "Removal"),
+        "audit_events": audit_events_for(removal_job=job, cleanup_request=job.cleanup_request_id),
+        "audit_all_url": history_url(removal_job=job.pk),
     }
     return render(request, "removal/job.html", context)

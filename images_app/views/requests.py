@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from images_app.errors import BerthError
 from images_app.models import CleanupRequest
 from images_app.roles import role_of
+from images_app.selectors.audit import audit_events_for, history_url
 from images_app.services import removal
 from images_app.services.cleanup_requests import (
     RequestNotPending,
@@ -69,6 +70,8 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "job": job,
         "summary": removal.results_summary(cleanup_request.results or (job.results if job else [])),
         "results": cleanup_request.results or (job.results if job else []),
+        "audit_events": audit_events_for(cleanup_request=cleanup_request, removal_job=job),
+        "audit_all_url": history_url(cleanup_request=cleanup_request.pk),
     }
     return render(request, "requests/detail.html", context)
 
