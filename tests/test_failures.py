@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -43,6 +44,7 @@ def private_engine():
     engine.start()
     yield engine
     engine.stop()
+    shutil.rmtree(engine.dir, ignore_errors=True)
 
 
 def test_engine_stopped_while_browsing_gives_503_then_recovers_without_restart(viewer_client, private_engine):
