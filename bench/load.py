@@ -193,7 +193,7 @@ def _wait(check, seconds: float, what: str, child: Child) -> None:  # noqa: ANN0
 def start_server(workdir: Path) -> tuple[Child, str]:
     port = _free_port()
     args = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    args += ["--workers", os.environ.get("BERTH_WEB_WORKERS", "1")]
+    args += ["--workers", os.environ.get("BERTH_WEB_WORKERS", "2")]
     child = Child("uvicorn", [*args, "--no-access-log", "--timeout-graceful-shutdown", "3"], workdir / "uvicorn.log")
     url = f"http://127.0.0.1:{port}"
 

@@ -184,7 +184,8 @@ CHILD_PIDS+=("celery worker:$!")
 echo $! >"$RUN_DIR/worker.pid"
 say "started the Celery worker (pid $!, log $RUN_DIR/worker.log)"
 
-"$PY" -m uvicorn config.asgi:application --host "$HOST" --port "$PORT" --timeout-graceful-shutdown 3 9>&- &
+"$PY" -m uvicorn config.asgi:application --host "$HOST" --port "$PORT" --workers "${BERTH_WEB_WORKERS:-2}" \
+    --timeout-graceful-shutdown 3 9>&- &
 CHILD_PIDS+=("web server:$!")
 echo $! >"$RUN_DIR/web.pid"
 say "started uvicorn (pid $!) on http://$BIND/  - Ctrl-C stops everything"

@@ -26,6 +26,9 @@ def split_repo_tag(repo_tag: str) -> tuple[str, str]:
     return repository, tag
 
 
+OTHER_TAGS_SHOWN = 8
+
+
 @dataclass(frozen=True)
 class ImageRow:
     """One line of `docker image ls`: an image under one of its tags (or `<none>`)."""
@@ -72,6 +75,14 @@ class ImageRow:
     @property
     def other_tags(self) -> tuple[str, ...]:
         return tuple(t for t in self.image.repo_tags if t != self.reference)
+
+    @property
+    def other_tags_text(self) -> str:
+        """A tooltip naming the image's other tags, capped: a host may tag one image hundreds of times."""
+        others = [t for t in self.image.repo_tags if t != self.reference]
+        shown = ", ".join(others[:OTHER_TAGS_SHOWN])
+        hidden = len(others) - OTHER_TAGS_SHOWN
+        return f"{shown} and {hidden} more" if hidden > 0 else shown
 
 
 def image_status(image: ImageInfo, containers: int) -> str:
