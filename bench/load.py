@@ -30,8 +30,10 @@ import requests
 
 from bench import env_seconds, heading, median, summarize, verdict
 from tooling.scratch_images import build_scratch_image
+from tooling.slow_registry import SlowRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
+PULL_LAYER_BYTES = 4 * 1024 * 1024
 BENCH_LABEL = "berth.bench.load"
 PASSWORD = "load-bench-passphrase-1"
 TARGET_RATIO = 3.0
@@ -107,7 +109,7 @@ class Images:
             self.build(f"bench/tool{index}:latest", [], busybox=False)
         seeded = {"image_id": app, "reference": "bench/app:1"}
         if registry:
-            pullable = self.build(None, [4 * 1024 * 1024] * 3)
+            pullable = self.build(None, [PULL_LAYER_BYTES] * 3)
             remote = f"{registry}/bench/pullme"
             self.api.tag(pullable, remote, "1")
             for chunk in self.api.push(remote, tag="1", stream=True, decode=True):
@@ -434,6 +436,10 @@ def main() -> int:
     seconds = env_seconds("BERTH_LOAD_SECONDS", 60)
     users = int(os.environ.get("BERTH_LOAD_USERS", "50"))
     sse_clients = int(os.environ.get("BERTH_LOAD_SSE_CLIENTS", "50"))
+    sse_mode = os.environ.get("BERTH_LOAD_SSE_MODE", "one")
+    if sse_mode not in ("one", "churn"):
+        sys.exit("BERTH_LOAD_SSE_MODE must be one or churn")
+    slow = None
     think = env_seconds("BERTH_LOAD_THINK_SECONDS", 1.0)
     docker_host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     registry = os.environ.get("BERTH_TEST_REGISTRY")
@@ -464,14 +470,21 @@ def main() -> int:
         feed = None
         watcher_cookies = cookies
         if sse_clients and registry:
+            pull_reference = seeded["pull_reference"]
+            if sse_mode == "one":
+                # The issue's scenario: every SSE client watches one pull that lasts the whole
+                # run. Blobs come through a throttling proxy so the pull stays in flight.
+                slow = SlowRegistry(registry, bytes_per_second=max(1, PULL_LAYER_BYTES // int(seconds + 15)))
+                pull_reference = pull_reference.replace(registry, slow.host, 1)
             operator_session = _login(base, operator.get_username())
-            found = discover_pull_stream(operator_session, base, seeded["pull_reference"], images)
+            found = discover_pull_stream(operator_session, base, pull_reference, images)
             if found is None:
                 print("sse: no pull stream on this branch (skipped)")
             else:
                 start_pull, first = found
                 feed = PullFeed(first)
-                print(f"sse: following pulls of {seeded['pull_reference']} at {first.removeprefix(base)}")
+                how = "one pull lasting the run" if sse_mode == "one" else "a new pull every 3 s (clients reconnect)"
+                print(f"sse: {how}: {pull_reference} at {first.removeprefix(base)}")
                 # Viewers may or may not watch others' pulls on this branch; if not, watchers use the operator.
                 with probe.get(first, stream=True, timeout=(10, 10)) as answer:
                     if answer.status_code == 403:
@@ -485,8 +498,9 @@ def main() -> int:
             threading.Thread(target=browse, args=((cookie_name, c), pages, until, think, rec), daemon=True)
             for c in cookies
         ]
-        if feed is not None:
+        if feed is not None and sse_mode == "churn":
             threads.append(threading.Thread(target=drive_pulls, args=(feed, start_pull, until), daemon=True))
+        if feed is not None:
             threads += [
                 threading.Thread(
                     target=watch,
@@ -539,6 +553,8 @@ def main() -> int:
     finally:
         for child in reversed(children):
             child.stop()
+        if slow is not None:
+            slow.close()
         images.cleanup()
         if finished:  # after a failure the logs in workdir say why: keep them
             shutil.rmtree(workdir, ignore_errors=True)
