@@ -17,8 +17,6 @@ import random
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,6 +27,7 @@ from pathlib import Path
 import requests
 
 from bench import env_seconds, heading, median, summarize, verdict
+from tooling.processes import ManagedProcess, start_web_server, start_worker
 from tooling.scratch_images import build_scratch_image
 from tooling.slow_registry import SlowRegistry
 
@@ -133,31 +132,6 @@ class Images:
 # --- processes ---------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Child:
-    def __init__(self, name: str, args: list[str], log: Path) -> None:
-        self.name = name
-        self.log = log
-        with open(log, "wb") as handle:
-            self.proc = subprocess.Popen(
-                args, cwd=ROOT, env=dict(os.environ), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-
-
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of a process and all its descendants, from /proc; 0 if unreadable."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -181,39 +155,9 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def _wait(check, seconds: float, what: str, child: Child) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if child.proc.poll() is not None:
-            raise RuntimeError(f"{what} exited early; see {child.log}")
-        if check():
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} not ready in {seconds}s; see {child.log}")
-
-
-def start_server(workdir: Path) -> tuple[Child, str]:
-    port = _free_port()
-    args = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    args += ["--workers", os.environ.get("BERTH_WEB_WORKERS", "2")]
-    child = Child("uvicorn", [*args, "--no-access-log", "--timeout-graceful-shutdown", "3"], workdir / "uvicorn.log")
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            return requests.get(url + "/login/", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    _wait(ready, 60, "uvicorn", child)
-    return child, url
-
-
-def start_worker(workdir: Path) -> Child:
-    args = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2"]
-    child = Child("worker", [*args, "--without-gossip", "--without-mingle", "-n", "load@bench"], workdir / "worker.log")
-    _wait(lambda: "ready." in child.log.read_text(errors="replace"), 60, "celery worker", child)
-    return child
+def start_server(workdir: Path) -> tuple[ManagedProcess, str]:
+    workers = int(os.environ.get("BERTH_WEB_WORKERS", "2"))
+    return start_web_server(workdir, dict(os.environ), workers=workers)
 
 
 # --- which pages exist on this branch ----------------------------------------------
@@ -451,11 +395,11 @@ def main() -> int:
     _setup_django(workdir)
     cookies, (cookie_name, operator) = _make_users(users)
     images = Images(docker_host)
-    children: list[Child] = []
+    children: list[ManagedProcess] = []
     finished = False
     try:
         seeded = images.seed(registry)
-        children.append(start_worker(workdir))
+        children.append(start_worker(workdir, dict(os.environ), "load@bench"))
         server, base = start_server(workdir)
         children.append(server)
 

@@ -20,8 +20,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tooling.processes import ManagedProcess, start_web_server, start_worker
 from tooling.scratch_images import build_scratch_image, push_image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,43 +44,6 @@ def _require(name: str) -> str:
     if not value:
         sys.exit(f"{name} is not set: start the services (scripts/services.sh) and eval their env first")
     return value
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Child:
-    """A process we started, in its own session, ended by its PID only."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.log_path = log
-        self.log = open(log, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            args, cwd=REPO_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def wait_for(self, check, what: str, timeout: float = 60) -> None:  # noqa: ANN001
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{what} exited:\n{self.log_path.read_text()[-2000:]}")
-            if check():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"{what} not ready in {timeout}s")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        self.log.close()
 
 
 def push_bench_image(api, registry: str) -> str:  # noqa: ANN001
@@ -260,46 +222,15 @@ def main() -> int:
     assign_role(user, OPERATOR)
 
     api = docker.APIClient(base_url=docker_host, version="auto", timeout=300)
-    children: list[Child] = []
+    children: list[ManagedProcess] = []
     reference = ""
     finished = False
     try:
-        port = _free_port()
-        web = Child(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--no-access-log"],
-            env,
-            workdir / "uvicorn.log",
-        )
-        children.append(web)
-        worker = Child(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--loglevel=INFO",
-                "--concurrency=2",
-                "--pool=prefork",
-            ]
-            + ["--without-gossip", "--without-mingle", "-n", f"bench-{secrets.token_hex(3)}@berth"],
-            env,
-            workdir / "worker.log",
-        )
+        worker = start_worker(workdir, env, f"bench-{secrets.token_hex(3)}@berth")
         children.append(worker)
-        base_url = f"http://127.0.0.1:{port}"
-
-        def web_ready() -> bool:
-            import requests
-
-            try:
-                return requests.get(base_url + "/login/", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-
-        web.wait_for(web_ready, "web server")
-        worker.wait_for(lambda: "ready." in worker.log_path.read_text(errors="replace"), "celery worker")
+        web, base_url = start_web_server(workdir, env)
+        children.append(web)
+        port = int(base_url.rsplit(":", 1)[1])
 
         print(f"[bench] pushing a 3 x {LAYER_BYTES // 1_000_000} MB image to {registry} ...", flush=True)
         reference = push_bench_image(api, registry)

@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,9 +22,12 @@ from django.test import Client
 
 from images_app.environments import environment_get, sync_environments
 from images_app.roles import ADMIN, OPERATOR, VIEWER, assign_role, ensure_roles
+from tooling import processes
+
+# Re-exported: test modules import these from here.
+from tooling.processes import REPO_ROOT, ManagedProcess, free_port  # noqa: F401
 from tooling.scratch_images import build_scratch_image
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 BUSYBOX = "/bin/busybox"
 TEST_LABEL = "berth.test"
 PASSWORD = "correct-horse-battery-staple"
@@ -213,12 +211,6 @@ def environment(db):  # noqa: ANN001, ANN201
 # --- processes: web server and worker ---------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _test_database_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
@@ -237,113 +229,16 @@ def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-class ManagedProcess:
-    """A child process we started, ended by its PID only."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.args = args
-        self.log_path = log_path
-        self.log = open(log_path, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            args, cwd=REPO_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
-        if self.alive():
-            try:
-                os.killpg(self.proc.pid, sig)  # its own session: only its children
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        self.log.close()
-
-    def tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
 def _wait_until(check: Callable[[], bool], timeout: float, what: str, proc: ManagedProcess) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not proc.alive():
-            raise RuntimeError(f"{what} exited early:\n{proc.tail()}")
-        if check():
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} not ready in {timeout}s:\n{proc.tail()}")
+    proc.wait_until(check, timeout, what)
 
 
 def start_web_server(tmp_dir: Path, extra_env: dict[str, str] | None = None) -> tuple[ManagedProcess, str]:
-    port = free_port()
-    proc = ManagedProcess(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--timeout-graceful-shutdown",
-            "2",
-        ],
-        _child_env(extra_env),
-        tmp_dir / f"uvicorn-{port}.log",
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            return requests.get(url + "/login/", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    _wait_until(ready, 60, "web server", proc)
-    return proc, url
+    return processes.start_web_server(tmp_dir, _child_env(extra_env))
 
 
 def start_worker(tmp_dir: Path, extra_env: dict[str, str] | None = None, name: str = "w") -> ManagedProcess:
-    hostname = f"{name}-{secrets.token_hex(3)}@berth-test"
-    proc = ManagedProcess(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--loglevel=INFO",
-            "--concurrency=2",
-            "--pool=prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            hostname,
-        ],
-        _child_env(extra_env),
-        tmp_dir / f"worker-{hostname.split('@')[0]}.log",
-    )
-
-    def ready() -> bool:
-        return "ready." in proc.tail(200)
-
-    _wait_until(ready, 60, "celery worker", proc)
-    return proc
+    return processes.start_worker(tmp_dir, _child_env(extra_env), f"{name}-{secrets.token_hex(3)}@berth-test")
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,7 @@ def test_dependent_children_cannot_be_forced():
 def test_list_images_all_includes_intermediate_parents(environment, images, unique_name):
     image_id = images.build(f"{unique_name('chain')}:1", layers=[10])
 
-    everything = {i.id: i for i in engine.list_images_all(environment)}
+    everything = {i.id: i for i in engine.list_images(environment, include_intermediate=True)}
 
     assert everything[image_id].parent_id in everything
     assert everything[image_id].parent_id not in {i.id for i in engine.list_images(environment)}

@@ -15,7 +15,6 @@ from images_app.engine.images import (
     remove_image,
 )
 from images_app.engine.pulls import pull_events
-from images_app.engine.removal import list_images_all
 from images_app.engine.search import search_index
 from images_app.engine.types import (
     ContainerInfo,
@@ -46,7 +45,6 @@ __all__ = [
     "inspect_image",
     "list_containers",
     "list_images",
-    "list_images_all",
     "pull_events",
     "remove_image",
     "search_index",

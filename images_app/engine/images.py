@@ -16,14 +16,18 @@ _NONE_TAG = "<none>:<none>"
 _NONE_DIGEST = "<none>@<none>"
 
 
-def list_images(endpoint: Endpoint, *, filters: dict[str, list[str]] | None = None) -> list[ImageInfo]:
+def list_images(
+    endpoint: Endpoint, *, filters: dict[str, list[str]] | None = None, include_intermediate: bool = False
+) -> list[ImageInfo]:
     """Top-level images like `docker image ls` (one API call).
 
     `filters` are the engine's own (`reference`, `before`, `since`, `label`, `dangling`).
+    `include_intermediate` is `docker image ls -a`: removal planning needs whole parent
+    chains, since the engine refuses to delete an image others are built on.
     """
     client = client_for(endpoint)
     with translate_errors(endpoint):
-        raw = client.images(filters=filters or None)
+        raw = client.images(all=include_intermediate, filters=filters or None)
     return [_image_from_api(item) for item in raw]
 
 

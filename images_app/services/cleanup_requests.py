@@ -52,18 +52,28 @@ def cleanup_request_create(
         requested_by=actor,
         expires_at=timezone.now() + timedelta(hours=settings.BERTH_REQUEST_EXPIRY_HOURS),
     )
-    audit_record(
+    _audit_request(
+        cleanup_request,
         action="cleanup_requested",
         outcome="success",
         actor=actor,
         request=request,
-        environment=environment,
-        target_reference=_target(items),
-        target_image_id=_target_image_id(items),
         parameters={"kind": kind, "items": items, "reason": cleanup_request.reason},
-        cleanup_request=cleanup_request,
     )
     return cleanup_request
+
+
+def _audit_request(cleanup_request: CleanupRequest, *, action: str, outcome: str, **fields: Any) -> None:
+    """One audit event about a request: its environment, target and link filled in."""
+    audit_record(
+        action=action,
+        outcome=outcome,
+        environment=cleanup_request.environment,
+        target_reference=_target(cleanup_request.items),
+        target_image_id=_target_image_id(cleanup_request.items),
+        cleanup_request=cleanup_request,
+        **fields,
+    )
 
 
 def _target(items: list[dict[str, Any]]) -> str:
@@ -90,18 +100,15 @@ def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, requ
     Raises PermissionDenied for self-approval, RequestNotPending when already decided or expired.
     """
     if not may_approve(cleanup_request=cleanup_request, user=actor):
-        audit_record(
+        _audit_request(
+            cleanup_request,
             action="cleanup_approved",
             outcome="denied",
             actor=actor,
             request=request,
-            environment=cleanup_request.environment,
-            target_reference=_target(cleanup_request.items),
-            target_image_id=_target_image_id(cleanup_request.items),
             message="Self-approval refused (four-eyes rule)."
             if cleanup_request.requested_by_id == actor.pk
             else "No permission to approve.",
-            cleanup_request=cleanup_request,
         )
         raise PermissionDenied("You cannot approve your own request: another admin must (four-eyes rule).")
     requests_expire()
@@ -123,16 +130,13 @@ def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, requ
             actor=actor,
             cleanup_request=cleanup_request,
         )
-        audit_record(
+        _audit_request(
+            cleanup_request,
             action="cleanup_approved",
             outcome="success",
             actor=actor,
             request=request,
-            environment=cleanup_request.environment,
-            target_reference=_target(cleanup_request.items),
-            target_image_id=_target_image_id(cleanup_request.items),
             parameters={"removal_job": job.pk, "requested_by": cleanup_request.requested_by.get_username()},
-            cleanup_request=cleanup_request,
             removal_job=job,
         )
     return job
@@ -151,17 +155,14 @@ def cleanup_request_reject(*, cleanup_request: CleanupRequest, actor: Any, note:
     cleanup_request.refresh_from_db()
     if not won:
         raise RequestNotPending(cleanup_request)
-    audit_record(
+    _audit_request(
+        cleanup_request,
         action="cleanup_rejected",
         outcome="success",
         actor=actor,
         request=request,
-        environment=cleanup_request.environment,
-        target_reference=_target(cleanup_request.items),
-        target_image_id=_target_image_id(cleanup_request.items),
         parameters={"note": note[:500]},
         message=note[:500],
-        cleanup_request=cleanup_request,
     )
 
 
@@ -174,13 +175,11 @@ def cleanup_request_finish(*, cleanup_request: CleanupRequest, job: RemovalJob) 
         return
     summary = removal.results_summary(job.results)
     failed = summary[removal.FAILED] + summary[removal.SKIPPED]
-    audit_record(
+    _audit_request(
+        cleanup_request,
         action="cleanup_executed",
         outcome="success" if not failed and not job.error_message else "failure",
         actor=job.created_by,
-        environment=cleanup_request.environment,
-        target_reference=_target(cleanup_request.items),
-        target_image_id=_target_image_id(cleanup_request.items),
         parameters={
             "summary": summary,
             "items": [
@@ -188,7 +187,6 @@ def cleanup_request_finish(*, cleanup_request: CleanupRequest, job: RemovalJob) 
             ],
         },
         message=job.error_message,
-        cleanup_request=cleanup_request,
         removal_job=job,
     )
 
@@ -203,14 +201,11 @@ def requests_expire() -> int:
         ):
             continue  # decided meanwhile
         count += 1
-        audit_record(
+        _audit_request(
+            cleanup_request,
             action="cleanup_expired",
             outcome="info",
-            environment=cleanup_request.environment,
-            target_reference=_target(cleanup_request.items),
-            target_image_id=_target_image_id(cleanup_request.items),
             parameters={"expires_at": cleanup_request.expires_at.isoformat()},
-            cleanup_request=cleanup_request,
         )
     return count
 

@@ -72,7 +72,7 @@ class EngineState:
 
     @classmethod
     def load(cls, environment: Environment) -> EngineState:
-        return cls(engine.list_images_all(environment), engine.list_containers(environment))
+        return cls(engine.list_images(environment, include_intermediate=True), engine.list_containers(environment))
 
     def copy(self) -> EngineState:
         clone = EngineState([], self.containers)

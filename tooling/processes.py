@@ -1,0 +1,103 @@
+"""Child processes the tests and benchmarks start: a web server and a Celery worker on loopback.
+
+Each runs in its own session so stopping it ends its children too, and only those:
+we end processes by the PIDs we started, never by name.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ManagedProcess:
+    """A child process we started, ended by its PID only."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path, name: str = "") -> None:
+        self.args = args
+        self.name = name or Path(args[2] if len(args) > 2 else args[0]).name
+        self.log_path = log_path
+        self.log = open(log_path, "ab")  # noqa: SIM115  (closed in stop)
+        self.proc = subprocess.Popen(
+            args, cwd=REPO_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        if self.alive():
+            try:
+                os.killpg(self.proc.pid, sig)  # its own session: only its children
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.log.close()
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def wait_until(self, check: Callable[[], bool], timeout: float, what: str) -> None:
+        """Poll `check` (bounded); fail with the log's tail if the process dies or never gets ready."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"{what} exited early:\n{self.tail()}")
+            if check():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{what} not ready in {timeout}s:\n{self.tail()}")
+
+
+def start_web_server(log_dir: Path, env: dict[str, str], *, workers: int = 1) -> tuple[ManagedProcess, str]:
+    """uvicorn serving Berth on a free loopback port; returns the process and its base URL."""
+    port = free_port()
+    args = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--workers", str(workers), "--no-access-log", "--timeout-graceful-shutdown", "2"]
+    proc = ManagedProcess(args, env, log_dir / f"uvicorn-{port}.log", name="uvicorn")
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return requests.get(url + "/login/", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    proc.wait_until(ready, 60, "web server")
+    return proc, url
+
+
+def start_worker(log_dir: Path, env: dict[str, str], hostname: str) -> ManagedProcess:
+    """A Celery worker (prefork, 2 children) named `hostname`, once it says it is ready."""
+    args = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2"]
+    args += ["--pool=prefork", "--without-gossip", "--without-mingle", "-n", hostname]
+    proc = ManagedProcess(args, env, log_dir / f"worker-{hostname.split('@')[0]}.log", name="worker")
+    proc.wait_until(lambda: "ready." in proc.tail(200), 60, "celery worker")
+    return proc
