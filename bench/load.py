@@ -78,7 +78,7 @@ def _make_users(count: int) -> tuple[list[str], object]:
         # A session as the login form would leave it (force_login's recipe), without 50 password checks.
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "images_app.roles.RoleBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         cookies.append(session.session_key)

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest
 
-from images_app.roles import role_of
+from images_app.roles import request_role
 
 # Which navigation link a page belongs to, by the start of its url name.
 _NAV_SECTIONS = (
@@ -41,7 +41,7 @@ def berth(request: HttpRequest) -> dict:
     }
     user = getattr(request, "user", None)
     try:
-        context["user_role"] = role_of(user) if user is not None else None
+        context["user_role"] = request_role(user) if user is not None else None
         if user is not None and user.is_authenticated and user.has_perm("images_app.approve_cleanup"):
             from images_app.models import CleanupRequest
 

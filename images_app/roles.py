@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from dataclasses import dataclass
+
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 
 VIEWER = "viewer"
 OPERATOR = "operator"
@@ -58,13 +61,78 @@ def assign_role(user: AbstractBaseUser, role: str) -> None:
 
 
 def role_of(user: AbstractBaseUser) -> str | None:
-    """The user's highest role, or None."""
+    """The user's highest role, or None, as the database says now."""
     if not user.is_authenticated:
         return None
     if user.is_superuser:
         return ADMIN
-    names = set(user.groups.values_list("name", flat=True))
+    return _highest_role(set(user.groups.values_list("name", flat=True)))
+
+
+def request_role(user: AbstractBaseUser | AnonymousUser) -> str | None:
+    """role_of() for the user of the current request, from the query that also read its permissions."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return ADMIN
+    return _highest_role(_grants(user).roles)
+
+
+def _highest_role(names: set[str] | frozenset[str]) -> str | None:
     for role in (ADMIN, OPERATOR, VIEWER):
         if role in names:
             return role
     return None
+
+
+@dataclass(frozen=True)
+class _Grants:
+    roles: frozenset[str]
+    permissions: frozenset[str]
+
+
+_GRANTS_CACHE = "_berth_grants"
+
+
+def _grants(user: AbstractBaseUser) -> _Grants:
+    """The user's groups and their permissions, read in one query and kept on the user object.
+
+    Every page asks for the role (navigation) and several permissions; Django's ModelBackend
+    would spend three queries on that. The cache lives as long as the request's user object,
+    like ModelBackend's own.
+    """
+    cached = getattr(user, _GRANTS_CACHE, None)
+    if cached is None:
+        rows = Group.objects.filter(user=user).values_list(
+            "name", "permissions__content_type__app_label", "permissions__codename"
+        )
+        roles: set[str] = set()
+        permissions: set[str] = set()
+        for name, app_label, codename in rows:
+            roles.add(name)
+            if codename is not None:  # a group without permissions (viewer) still names the role
+                permissions.add(f"{app_label}.{codename}")
+        cached = _Grants(frozenset(roles), frozenset(permissions))
+        setattr(user, _GRANTS_CACHE, cached)
+    return cached
+
+
+class RoleBackend(ModelBackend):
+    """ModelBackend whose permissions come from role groups only.
+
+    Berth never grants a permission to a user directly: its users pages assign roles and
+    the Django admin does not manage users (see admin.py). So the per-user permission query
+    is skipped, and the groups and their permissions come from one query (_grants).
+    """
+
+    def get_user_permissions(self, user_obj: AbstractBaseUser, obj: object = None) -> set[str]:
+        if user_obj.is_active and user_obj.is_superuser and obj is None:
+            return super().get_user_permissions(user_obj, obj)
+        return set()
+
+    def get_group_permissions(self, user_obj: AbstractBaseUser, obj: object = None) -> set[str]:
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if user_obj.is_superuser:
+            return super().get_group_permissions(user_obj, obj)
+        return set(_grants(user_obj).permissions)

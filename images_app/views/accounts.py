@@ -47,7 +47,7 @@ def setup(request: HttpRequest) -> HttpResponse:
                 target_reference=user.get_username(),
                 parameters={"role": ADMIN, "via": "first-run setup"},
             )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="images_app.roles.RoleBackend")
         messages.success(request, f"Welcome, {user.get_username()}. You are Berth's first admin.")
         return redirect("home")
     return render(request, "accounts/setup.html", {"form": form})

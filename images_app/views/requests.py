@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from images_app.errors import BerthError
 from images_app.models import CleanupRequest
-from images_app.roles import role_of
+from images_app.roles import request_role
 from images_app.selectors.audit import audit_events_for, history_url
 from images_app.services import removal
 from images_app.services.cleanup_requests import (
@@ -26,7 +26,7 @@ from images_app.views.removal import report_messages
 
 
 def _require_role(request: HttpRequest) -> None:
-    if role_of(request.user) is None:
+    if request_role(request.user) is None:
         raise PermissionDenied("Your account has no role yet.")
 
 
