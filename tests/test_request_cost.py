@@ -1,0 +1,66 @@
+"""What every page pays before its own work: the role and permission lookups, the middleware chain."""
+
+from __future__ import annotations
+
+from asgiref.sync import SyncToAsync, async_to_sync
+from django.db import connection
+from django.test import AsyncClient
+from django.test.utils import CaptureQueriesContext
+
+from images_app.roles import OPERATOR, VIEWER, assign_role, request_role
+
+
+def _auth_queries(queries: list[dict]) -> list[str]:
+    return [q["sql"] for q in queries if "auth_group" in q["sql"] or "auth_permission" in q["sql"]]
+
+
+def test_a_page_reads_the_role_and_every_permission_in_one_query(admin_client):
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get("/env/local/images/")
+    assert response.status_code == 200
+    # The admin's page checks several permissions (approvals badge, remove, pull) and shows the role.
+    assert b"admin" in response.content
+    assert len(_auth_queries(captured.captured_queries)) == 1
+
+
+def test_a_role_change_applies_from_the_next_request(viewer, viewer_client):
+    assert viewer_client.get("/env/local/pulls/new/").status_code == 403
+    assign_role(viewer, OPERATOR)
+    assert viewer_client.get("/env/local/pulls/new/").status_code == 200
+    assign_role(viewer, VIEWER)
+    assert viewer_client.get("/env/local/pulls/new/").status_code == 403
+
+
+def test_permissions_granted_to_a_user_directly_are_not_honoured(viewer, viewer_client):
+    # Berth grants through roles only; a stray direct grant (say, from a shell) changes nothing.
+    from django.contrib.auth.models import Permission
+
+    viewer.user_permissions.add(Permission.objects.get(codename="pull_image"))
+    assert viewer_client.get("/env/local/pulls/new/").status_code == 403
+
+
+def test_request_role_is_the_highest_role(viewer, admin_user, django_user_model):
+    assert request_role(viewer) == VIEWER
+    assert request_role(admin_user) == "admin"
+    nobody = django_user_model.objects.create_user("no-role", password="x-unused-password-1")
+    assert request_role(nobody) is None
+
+
+def test_under_asgi_a_page_hops_into_threads_a_few_times_not_once_per_middleware_hook(viewer, monkeypatch):
+    # Were the chain async, every sync hook of every middleware (session, CSRF, auth,
+    # messages...) would hop from the event loop into a thread and back on its own: 18 hops,
+    # a third of a list page's time. A sync-only last middleware keeps the chain in one thread.
+    hops = []
+    original = SyncToAsync.__call__
+
+    async def counting(self, *args, **kwargs):  # noqa: ANN001, ANN202
+        hops.append(getattr(self.func, "__qualname__", repr(self.func)))
+        return await original(self, *args, **kwargs)
+
+    client = AsyncClient()
+    client.force_login(viewer)
+    monkeypatch.setattr(SyncToAsync, "__call__", counting)
+    # async_to_sync from the test's thread: the ORM work comes back to it, inside the test's transaction.
+    response = async_to_sync(client.get)("/env/local/images/")
+    assert response.status_code == 200
+    assert len(hops) <= 8, hops
