@@ -79,7 +79,8 @@ class ImageRow:
     @property
     def other_tags_text(self) -> str:
         """A tooltip naming the image's other tags, capped: a host may tag one image hundreds of times."""
-        others = [t for t in self.image.repo_tags if t != self.reference]
+        reference = self.reference
+        others = [t for t in self.image.repo_tags if t != reference]
         shown = ", ".join(others[:OTHER_TAGS_SHOWN])
         hidden = len(others) - OTHER_TAGS_SHOWN
         return f"{shown} and {hidden} more" if hidden > 0 else shown
