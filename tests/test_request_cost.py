@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from asgiref.sync import SyncToAsync, async_to_sync
-from django.db import connection
+from asgiref.testing import ApplicationCommunicator
+from django.db import connection, connections
 from django.test import AsyncClient
 from django.test.utils import CaptureQueriesContext
 
+from config.asgi import ReusedThreadsASGIHandler
 from images_app.roles import OPERATOR, VIEWER, assign_role, request_role
 
 
@@ -64,3 +66,54 @@ def test_under_asgi_a_page_hops_into_threads_a_few_times_not_once_per_middleware
     response = async_to_sync(client.get)("/env/local/images/")
     assert response.status_code == 200
     assert len(hops) <= 8, hops
+
+
+def _get_through_asgi(application, path: str) -> int:  # noqa: ANN001
+    """One GET through an ASGI application, as uvicorn would send it; the response status."""
+
+    async def exchange() -> int:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"localhost")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+        }
+        communicator = ApplicationCommunicator(application, scope)
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await communicator.receive_output(10)
+        while (await communicator.receive_output(10)).get("more_body"):
+            pass
+        await communicator.wait(10)
+        return start["status"]
+
+    return async_to_sync(exchange)()
+
+
+def test_pages_served_over_asgi_reuse_their_thread_and_its_database_connection(transactional_db):
+    # Django gives each ASGI request a new thread, so a connection lived one request; Berth's
+    # handler keeps threads between requests and CONN_MAX_AGE keeps their connections.
+    handler = ReusedThreadsASGIHandler()
+
+    def connection_of(executor) -> object:  # noqa: ANN001
+        return executor.submit(lambda: connections["default"].connection).result(10)
+
+    try:
+        assert _get_through_asgi(handler, "/setup/") == 200  # the first-run page asks the database
+        [thread] = handler._idle
+        first = connection_of(thread)
+        assert first is not None
+        assert _get_through_asgi(handler, "/setup/") == 200
+        assert handler._idle == [thread]
+        assert connection_of(thread) is first
+    finally:
+        for executor in handler._idle:
+            executor.submit(connections.close_all).result(10)
+            executor.shutdown()
