@@ -168,7 +168,8 @@ def service_pids() -> dict[str, int]:
 
 
 def start_server(workdir: Path) -> tuple[ManagedProcess, str]:
-    workers = int(os.environ.get("BERTH_WEB_WORKERS", "2"))
+    # make run's default: one per core, plus one.
+    workers = int(os.environ.get("BERTH_WEB_WORKERS", str((os.cpu_count() or 1) + 1)))
     return start_web_server(workdir, dict(os.environ), workers=workers)
 
 
