@@ -18,8 +18,8 @@ from django.utils import timezone
 from images_app.models import AuditEvent, PullJob
 from images_app.services.pulls import pull_start
 from tests.conftest import login_session, start_web_server, start_worker
-from tests.support.failures import PrivateRedis, StoppableRegistry
-from tests.support.pulls import collect_stream, push_image, wait_for_job, wait_until
+from tests.support.failures import PrivateRedis
+from tests.support.pulls import SlowRegistry, collect_stream, push_image, wait_for_job, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("transactional_db")]
 
@@ -49,7 +49,7 @@ def test_registry_stopped_mid_pull_fails_the_job_plainly_then_a_new_pull_succeed
     # A worker of our own (its own queue) with a short stall limit, so the test need not wait 45 s.
     queue = f"regstop-{secrets.token_hex(4)}"
     worker = start_worker(process_dir, {"BERTH_QUEUE": queue, "BERTH_PULL_STALL_SECONDS": "6"}, name="regstop")
-    registry = StoppableRegistry(registry_host, 2 * MB)
+    registry = SlowRegistry(registry_host, 2 * MB)
     name = unique_name("regstop")
     try:
         push_image(images, docker_api, registry_host, name, layers=[6 * MB, 6 * MB])

@@ -1,93 +1,13 @@
-"""Parts that fail on demand: a registry that can be stopped mid-transfer, a private Redis."""
+"""Parts that fail on demand: a private Redis (a registry stopped mid-transfer is tooling.slow_registry)."""
 
 from __future__ import annotations
 
-import http.client
 import os
 import signal
 import socket
 import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-
-
-class _Handler(BaseHTTPRequestHandler):
-    # HTTP/1.0: the connection ends each response, so bodies need no re-framing.
-    protocol_version = "HTTP/1.0"
-    registry: StoppableRegistry
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-    def _forward(self) -> None:
-        owner = self.registry
-        host, _, port = owner.upstream.partition(":")
-        conn = http.client.HTTPConnection(host, int(port), timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-        conn.request(self.command, self.path, headers=headers)
-        upstream = conn.getresponse()
-        self.send_response(upstream.status)
-        for key, value in upstream.getheaders():
-            if key.lower() not in ("connection", "transfer-encoding", "keep-alive"):
-                self.send_header(key, value)
-        self.end_headers()
-        slow = "/blobs/" in self.path and self.command == "GET"
-        try:
-            while self.command != "HEAD" and (chunk := upstream.read(32 * 1024)):
-                if owner.stopped.is_set():
-                    # Stopped like a killed process: the connection drops mid-body.
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                self.wfile.write(chunk)
-                if slow:
-                    owner.blob_bytes += len(chunk)
-                    time.sleep(len(chunk) / owner.bytes_per_second)
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    do_GET = _forward  # noqa: N815
-    do_HEAD = _forward  # noqa: N815
-
-
-class StoppableRegistry:
-    """A throttling loopback proxy in front of the test registry, stopped and started on one port.
-
-    `stop()` refuses new connections and cuts every transfer in flight, as a
-    registry process that dies would; `start()` serves again on the same port.
-    """
-
-    def __init__(self, upstream: str, bytes_per_second: int) -> None:
-        self.upstream = upstream
-        self.bytes_per_second = bytes_per_second
-        self.blob_bytes = 0
-        self.stopped = threading.Event()
-        self.port = 0
-        self.server: ThreadingHTTPServer | None = None
-        self.start()
-
-    @property
-    def host(self) -> str:
-        return f"localhost:{self.port}"
-
-    def start(self) -> None:
-        self.stopped.clear()
-        handler = type("Handler", (_Handler,), {"registry": self})
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.stopped.set()
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
 
 
 class PrivateRedis:
