@@ -2,8 +2,8 @@ import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
+import django
 from asgiref.sync import ThreadSensitiveContext
-from django.core.asgi import get_asgi_application
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
 
@@ -47,5 +47,5 @@ class ReusedThreadsASGIHandler(ASGIHandler):
                 executor.shutdown(wait=False)
 
 
-get_asgi_application()  # django.setup(), as Django's own entry point does
+django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application() does
 application = ReusedThreadsASGIHandler()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.core.exceptions import PermissionDenied
 
 VIEWER = "viewer"
 OPERATOR = "operator"
@@ -76,6 +77,12 @@ def request_role(user: AbstractBaseUser | AnonymousUser) -> str | None:
     if user.is_superuser:
         return ADMIN
     return _highest_role(_grants(user).roles)
+
+
+def require_role(user: AbstractBaseUser | AnonymousUser) -> None:
+    """PermissionDenied (403) for an account without a role (one an admin has not set up yet)."""
+    if request_role(user) is None:
+        raise PermissionDenied("Your account has no role yet.")
 
 
 def _highest_role(names: set[str] | frozenset[str]) -> str | None:

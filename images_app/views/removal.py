@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from images_app.environments import environment_get
 from images_app.models import Environment, RemovalJob
 from images_app.models.cleanup import RemovalKind
-from images_app.roles import request_role
+from images_app.roles import require_role
 from images_app.selectors.audit import audit_events_for, history_url
 from images_app.services import removal
 from images_app.services.cleanup_requests import cleanup_request_create
@@ -244,8 +244,7 @@ def image_cleanup_confirm(request: HttpRequest, env: str, kind: str) -> HttpResp
 def removal_job_detail(request: HttpRequest, env: str, pk: int) -> HttpResponse:
     """Progress of a removal job: done/total and each item's result; refreshes itself while running."""
     environment = environment_get(env)
-    if request_role(request.user) is None:
-        raise PermissionDenied("Your account has no role yet.")
+    require_role(request.user)
     job = get_object_or_404(RemovalJob.objects.select_related("created_by", "cleanup_request"), pk=pk)
     if job.environment_id != environment.pk:
         return redirect(reverse("removal_job_detail", kwargs={"env": job.environment.name, "pk": job.pk}))

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from images_app.errors import BerthError
 from images_app.models import CleanupRequest
-from images_app.roles import request_role
+from images_app.roles import require_role
 from images_app.selectors.audit import audit_events_for, history_url
 from images_app.services import removal
 from images_app.services.cleanup_requests import (
@@ -25,15 +24,10 @@ from images_app.services.cleanup_requests import (
 from images_app.views.removal import report_messages
 
 
-def _require_role(request: HttpRequest) -> None:
-    if request_role(request.user) is None:
-        raise PermissionDenied("Your account has no role yet.")
-
-
 @require_GET
 def request_list(request: HttpRequest) -> HttpResponse:
     """Pending requests first (the admins' queue), then the user's own, then recent decisions."""
-    _require_role(request)
+    require_role(request.user)
     requests_expire()
     base = CleanupRequest.objects.select_related("environment", "requested_by", "decided_by")
     context = {
@@ -46,7 +40,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_role(request)
+    require_role(request.user)
     requests_expire()
     cleanup_request = get_object_or_404(
         CleanupRequest.objects.select_related("environment", "requested_by", "decided_by"), pk=pk
