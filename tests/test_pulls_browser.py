@@ -36,7 +36,10 @@ def test_browser_watches_the_layer_bars_reach_100_percent(
         # What follows is drawn by the script from the stream: the server drew the page mid-way.
         assert page.eval_on_selector("#pull-overall", "bar => bar.value") < 100
         page.wait_for_function("() => document.querySelectorAll('#pull-layers progress').length > 0", timeout=20000)
+        assert page.is_visible("#pull-cancel-form")  # an operator may cancel their running pull
         page.wait_for_function(ALL_BARS_FULL, timeout=30000)
+        # Nothing left to cancel: the button goes with the end event, before the page reloads.
+        assert not page.is_visible("#pull-cancel-form")
         assert "Downloaded newer image for" in page.inner_text("#pull-status-line")
         assert page.inner_text("#pull-digest").startswith("sha256:")
     finally:

@@ -104,6 +104,9 @@
     apply(data);
     // Without this the browser would reconnect to a stream that has nothing more to say.
     source.close();
+    // Nothing is left to cancel; do not offer it until the reload below.
+    var cancelForm = document.getElementById("pull-cancel-form");
+    if (cancelForm) { cancelForm.hidden = true; }
     // The server draws the final page (image ID, history, no cancel button).
     window.setTimeout(function () { window.location.reload(); }, 1500);
   });
