@@ -148,15 +148,37 @@ class EngineState:
             current = self.images.pop(parent.id)
 
 
+def _repository_of(reference: str) -> str:
+    """The repository of a RepoTags ("repo:tag") or RepoDigests ("repo@sha256:...") entry."""
+    if "@" in reference:
+        return reference.partition("@")[0]
+    return reference.rpartition(":")[0]
+
+
 def _is_single_reference(tags: list[str], digests: list[str]) -> bool:
-    """The engine's rule: all references in one repository and at most one tag."""
+    """moby's isSingleReference: at least one reference, all in one repository, at most one tag."""
     if len(tags) + len(digests) <= 1:
         return len(tags) + len(digests) == 1
     if len(tags) > 1:
         return False
-    digest_repos = {d.partition("@")[0] for d in digests}
-    repo = tags[0].rpartition(":")[0] if tags else next(iter(digest_repos))
-    return digest_repos == {repo}
+    return len({_repository_of(r) for r in tags + digests}) == 1
+
+
+def id_removal_reference_conflict(tags: list[str], digests: list[str]) -> str:
+    """Why `docker rmi <image ID>` must be forced because of the image's references; "" if it need not.
+
+    moby's ImageDelete by ID removes the references itself only when they are a single
+    reference (one repository, at most one tag); any other reference left over is an
+    "active reference" conflict that only force overrides. An image with no reference
+    at all (dangling) has nothing to conflict with: the engine deletes it plainly.
+    """
+    if not tags and not digests:
+        return ""
+    if _is_single_reference(tags, digests):
+        return ""
+    if len({_repository_of(r) for r in tags + digests}) > 1:
+        return "it is referenced in several repositories (all of those references go)"
+    return "it has several tags (all of them go)"
 
 
 # --- plans --------------------------------------------------------------------------------
@@ -257,8 +279,9 @@ def _plan_item(state: EngineState, ref: str) -> PlanItem:
     stopped = [c for c in containers if not c.running]
     children = state.has_children(img.id)
     item = PlanItem(ref=ref, image_id=img.id, by_id=by_id, containers=containers, size=img.size)
-    single = _is_single_reference(img.tags, img.digests)
     if not by_id:
+        # Removing a tag deletes the image only when it is the image's single reference.
+        single = _is_single_reference(img.tags, img.digests)
         reference = next((t for t in img.tags + img.digests if t == ref.strip()), None)
         if reference is None:
             reference = str(parse_reference(ref.strip()).familiar())
@@ -292,8 +315,9 @@ def _plan_item(state: EngineState, ref: str) -> PlanItem:
         )
     else:
         reasons = []
-        if not single:
-            reasons.append("it has several tags (all of them go)")
+        reference_conflict = id_removal_reference_conflict(img.tags, img.digests)
+        if reference_conflict:
+            reasons.append(reference_conflict)
         if stopped:
             reasons.append("stopped containers use it")
         item.force_reasons = tuple(reasons)
