@@ -27,6 +27,7 @@ __all__ = [
     "list_repositories",
     "list_tags",
     "parse_registry_url",
+    "registry_host_of",
 ]
 
 # A registry is untrusted: bound how much of an answer we read and how many pages we follow.
@@ -96,6 +97,17 @@ def parse_registry_url(text: str) -> tuple[str, str]:
     if port == default_port:
         host = host.rsplit(":", 1)[0]
     return f"{scheme}://{host}", host
+
+
+def registry_host_of(text: str) -> str | None:
+    """The normalised "host[:port]" of a registry address (default port dropped), or None when it does not parse.
+
+    The one rule for a registry's host: Registry.host is stored with it, and references are matched with it.
+    """
+    try:
+        return parse_registry_url(text)[1]
+    except ValueError:
+        return None
 
 
 def check_registry(target: RegistryTarget) -> None:

@@ -253,3 +253,14 @@ def test_registry_credentials_are_never_sent_to_another_registry(operator_client
     assert response.status_code == 400
     assert "not on private" in " ".join(response.context["form"].errors["registry"])
     assert not PullJob.objects.exists()
+
+
+def test_a_registry_saved_with_its_default_port_accepts_a_pull_of_its_host(operator_client, admin_user, environment):
+    # The pull form and the credentials compare hosts by one rule: ":443" on https is the same registry.
+    from images_app.models import Registry
+
+    registry = Registry.objects.create(name="corp", url="registry.example.com:443", created_by=admin_user)
+    response = operator_client.post(CREATE_URL, {"reference": "registry.example.com/app", "registry": registry.pk})
+    assert response.status_code == 302, response.context["form"].errors
+    job = PullJob.objects.get()
+    assert (job.reference, job.registry) == ("registry.example.com/app:latest", registry)

@@ -488,3 +488,27 @@ def test_docker_hub_credentials_go_with_docker_hub_references(admin_user):
         "password": SECRET,
         "serveraddress": "https://index.docker.io/v1/",
     }
+
+
+def test_a_registry_stores_its_host_normalised_by_the_one_rule(admin_user):
+    registry = registry_create(actor=admin_user, name="corp", url="https://Registry.Example.com:443/")
+    assert Registry.objects.get(pk=registry.pk).host == "registry.example.com"
+    loopback = registry_create(actor=admin_user, name="loop", url="http://127.0.0.1:80")
+    assert loopback.host == "127.0.0.1"
+    assert registry_for_reference("127.0.0.1/team/app:1") == loopback
+    assert registry_for_reference("registry.example.com:443/team/app") == registry
+
+
+def test_the_database_refuses_two_registries_with_one_host(admin_user):
+    from django.db import IntegrityError, transaction
+
+    Registry.objects.create(name="first", url="registry.example.com", created_by=admin_user)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Registry.objects.create(name="second", url="https://registry.example.com:443", created_by=admin_user)
+
+
+def test_finding_a_references_registry_is_one_query(admin_user, django_assert_num_queries):
+    for index in range(5):
+        registry_create(actor=admin_user, name=f"r{index}", url=f"registry{index}.example.com")
+    with django_assert_num_queries(1):
+        assert registry_for_reference("registry4.example.com/app").name == "r4"

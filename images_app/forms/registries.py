@@ -6,7 +6,6 @@ from django import forms
 
 from images_app.models import Registry
 from images_app.registry_client import parse_registry_url
-from images_app.services.registries import registry_host
 
 
 class RegistryForm(forms.ModelForm):
@@ -49,14 +48,10 @@ class RegistryForm(forms.ModelForm):
             _, host = parse_registry_url(url)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
-        for other in Registry.objects.exclude(pk=self.instance.pk):
-            try:
-                same = registry_host(other) == host
-            except ValueError:
-                continue
-            if same:
-                # One row per host: pulls and searches find a registry's credentials by its host.
-                raise forms.ValidationError(f"The registry {other.name} already has the address {host}.")
+        # One row per host (the column is unique): pulls and searches find a registry's credentials by its host.
+        other = Registry.objects.exclude(pk=self.instance.pk).filter(host=host).first()
+        if other is not None:
+            raise forms.ValidationError(f"The registry {other.name} already has the address {host}.")
         return url
 
     def clean(self) -> dict:

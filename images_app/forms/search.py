@@ -8,7 +8,7 @@ from django import forms
 
 from images_app.models import Registry
 from images_app.selectors.search import DOCKER_HUB_HOSTS, SearchQuery
-from images_app.services.registries import registry_for_host, registry_host
+from images_app.services.registries import registry_for_host
 
 MAX_TERM_LENGTH = 200
 MAX_STARS = 10_000_000
@@ -34,11 +34,8 @@ class SearchForm(forms.Form):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         choices = [("", "Docker Hub")]
-        for registry in Registry.objects.all():
-            try:
-                choices.append((str(registry.pk), f"{registry.name} ({registry_host(registry)})"))
-            except ValueError:
-                continue
+        for registry in Registry.objects.exclude(host=None):
+            choices.append((str(registry.pk), f"{registry.name} ({registry.host})"))
         self.fields["index"].choices = choices
 
     def clean_term(self) -> str:
@@ -55,7 +52,7 @@ class SearchForm(forms.Form):
             return data
         registry = None
         if data.get("index"):
-            registry = Registry.objects.filter(pk=data["index"]).first()
+            registry = Registry.objects.exclude(host=None).filter(pk=data["index"]).first()
         first, slash, rest = term.partition("/")
         if slash and _looks_like_host(first):
             host = first.lower()
@@ -79,7 +76,7 @@ class SearchForm(forms.Form):
                 self.add_error("term", f"The term names {first} but the index chosen is {registry.name}.")
                 return data
             registry = named
-        index_host = registry_host(registry) if registry is not None else None
+        index_host = registry.host if registry is not None else None
         if index_host in DOCKER_HUB_HOSTS:
             index_host = None  # Docker Hub registered for its credentials: the engine's default index
         data["query"] = SearchQuery(

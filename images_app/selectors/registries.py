@@ -33,14 +33,10 @@ class TagRow:
 
 
 def registries_for_list() -> list[RegistryRow]:
-    rows = []
-    for registry in Registry.objects.all():
-        try:
-            host = registry_client.parse_registry_url(registry.url)[1]
-        except ValueError:
-            host = ""
-        rows.append(RegistryRow(registry=registry, host=host, has_password=bool(registry.secret_encrypted)))
-    return rows
+    return [
+        RegistryRow(registry=registry, host=registry.host or "", has_password=bool(registry.secret_encrypted))
+        for registry in Registry.objects.all()
+    ]
 
 
 def registry_catalog(*, registry: Registry, last: str | None = None) -> CatalogView:

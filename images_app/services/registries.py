@@ -15,25 +15,32 @@ from images_app.crypto import SecretUnreadable, decrypt_secret, encrypt_secret
 from images_app.errors import RegistryError
 from images_app.models import Registry
 from images_app.references import BadReference, ImageReference, parse_reference
-from images_app.registry_client import RegistryTarget, parse_registry_url
+from images_app.registry_client import RegistryTarget, parse_registry_url, registry_host_of
 from images_app.services.audit import audit_record
 
-_DOCKER_HUB_HOSTS = {"docker.io", "index.docker.io", "registry-1.docker.io"}
+DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 # The engine keys Docker Hub credentials by this address (as `docker login` stores them).
 DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
 
 
-def _serves(host: str, reference: ImageReference) -> bool:
-    """Whether a registry at `host` is the one the engine pulls `reference` from."""
+def _reference_hosts(reference: ImageReference) -> frozenset[str]:
+    """The Registry.host values that serve `reference`: its host by the one rule, or every Docker Hub alias."""
     wanted = (reference.registry or "docker.io").lower()
-    if host in _DOCKER_HUB_HOSTS:
-        return wanted in _DOCKER_HUB_HOSTS
-    return wanted == host
+    if wanted in DOCKER_HUB_HOSTS:
+        return DOCKER_HUB_HOSTS
+    return frozenset({registry_host_of(wanted) or wanted})
+
+
+def registry_serves(registry: Registry, reference: ImageReference) -> bool:
+    """Whether `registry` is the one the engine pulls `reference` from (compared by the stored host)."""
+    return registry.host is not None and registry.host in _reference_hosts(reference)
 
 
 def registry_host(registry: Registry) -> str:
-    """The registry's host[:port], as image references name it."""
-    return parse_registry_url(registry.url)[1]
+    """The registry's host[:port], as image references name it; ValueError when its address does not parse."""
+    if registry.host is None:
+        raise ValueError(f"The stored address of registry {registry.name} is not valid")
+    return registry.host
 
 
 def registry_target(registry: Registry) -> RegistryTarget:
@@ -57,7 +64,7 @@ def registry_auth(registry: Registry | None) -> dict[str, str] | None:
     if registry is None or not registry.username:
         return None
     target = registry_target(registry)
-    server = DOCKER_HUB_SERVER if target.host in _DOCKER_HUB_HOSTS else target.host
+    server = DOCKER_HUB_SERVER if target.host in DOCKER_HUB_HOSTS else target.host
     return {"username": target.username, "password": target.password, "serveraddress": server}
 
 
@@ -73,7 +80,7 @@ def registry_auth_for_pull(reference: str | ImageReference, registry: Registry |
     if registry is None:
         return registry_auth(registry_for_reference(reference))
     host = registry_target(registry).host
-    if not _serves(host, reference):
+    if not registry_serves(registry, reference):
         raise RegistryError(
             f"{reference} is not on registry {registry.name} ({host}): its credentials are only sent to {host}.",
             kind=RegistryError.MISMATCH,
@@ -88,25 +95,15 @@ def registry_for_reference(reference: str | ImageReference) -> Registry | None:
             reference = parse_reference(reference)
         except BadReference:
             return None
-    for registry in Registry.objects.all():
-        try:
-            if _serves(registry_host(registry), reference):
-                return registry
-        except ValueError:
-            continue  # a stored address that no longer parses names no host to match
-    return None
+    return Registry.objects.filter(host__in=_reference_hosts(reference)).order_by("pk").first()
 
 
 def registry_for_host(host: str) -> Registry | None:
-    """The registered registry at "host[:port]", or None."""
-    host = host.lower()
-    for registry in Registry.objects.all():
-        try:
-            if registry_host(registry) == host:
-                return registry
-        except ValueError:
-            continue
-    return None
+    """The registered registry at "host[:port]" (normalised by the one rule), or None."""
+    normal = registry_host_of(host)
+    if normal is None:
+        return None
+    return Registry.objects.filter(host=normal).first()
 
 
 def _public_fields(registry: Registry) -> dict[str, Any]:
@@ -184,10 +181,7 @@ def registry_update(
 def registry_delete(*, registry: Registry, actor: Any, request: HttpRequest | None = None) -> None:
     """Forget a registry and its credentials; past pulls keep their history (their link becomes empty)."""
     fields = _public_fields(registry)
-    try:
-        host = registry_host(registry)
-    except ValueError:
-        host = ""
+    host = registry.host or ""
     with transaction.atomic():
         registry.delete()
         audit_record(

@@ -20,15 +20,7 @@ from images_app.references import BadReference, parse_reference
 from images_app.selectors.audit import audit_events_for, history_url
 from images_app.selectors.pulls import pull_get, pull_state, pulls_recent, pulls_running
 from images_app.services.pulls import pull_can_cancel, pull_cancel, pull_start, pulls_sweep_stale
-
-_DOCKER_HUB_HOSTS = {"docker.io", "index.docker.io", "registry-1.docker.io"}
-
-
-def registry_host(registry: Registry) -> str:
-    """The host[:port] of a registry: "localhost:5000" from "http://localhost:5000/"."""
-    url = registry.url.strip()
-    url = url.split("://", 1)[1] if "://" in url else url
-    return url.split("/", 1)[0].lower()
+from images_app.services.registries import DOCKER_HUB_HOSTS, registry_serves
 
 
 class PullForm(forms.Form):
@@ -60,13 +52,14 @@ class PullForm(forms.Form):
         try:
             ref = parse_reference(text)
             registry = cleaned.get("registry")
+            if registry is not None and registry.host is None:
+                self.add_error("registry", f"The stored address of {registry.name} is not valid: an admin must fix it.")
+                return cleaned
             if registry is not None:
-                host = registry_host(registry)
-                ref_host = ref.registry or "docker.io"
-                same = ref_host == host or {ref_host, host} <= _DOCKER_HUB_HOSTS
-                if ref.registry is None and host not in _DOCKER_HUB_HOSTS:
+                host = registry.host
+                if ref.registry is None and host not in DOCKER_HUB_HOSTS:
                     ref = dataclasses.replace(ref, registry=host)
-                elif not same:
+                elif not registry_serves(registry, ref):
                     # Credentials go only to the registry they belong to.
                     self.add_error(
                         "registry",

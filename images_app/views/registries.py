@@ -21,7 +21,6 @@ from images_app.services.registries import (
 )
 from images_app.services.registries import (
     registry_denied,
-    registry_host,
     registry_update,
 )
 
@@ -38,10 +37,7 @@ def _require_manage(request: HttpRequest, action: str, name: str = "") -> None:
 
 
 def _host(registry: Registry) -> str:
-    try:
-        return registry_host(registry)
-    except ValueError:
-        return ""
+    return registry.host or ""
 
 
 @require_safe
