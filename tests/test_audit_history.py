@@ -419,3 +419,16 @@ def test_any_filter_input_is_a_page_or_a_form_error(viewer_client):
         assert viewer_client.get(reverse("audit_list"), query).status_code in (200, 400)
 
     check()
+
+
+def test_the_action_filter_offers_exactly_the_actions_berth_records(viewer_client, db):
+    import re
+
+    from images_app.models import AuditAction
+
+    html = viewer_client.get(reverse("audit_list")).content.decode()
+    datalist = re.search(r'<datalist id="audit-actions">(.*?)</datalist>', html, re.S).group(1)
+    offered = re.findall(r'<option value="([^"]+)">', datalist)
+    assert sorted(offered) == sorted(AuditAction.values)
+    assert {"login_locked_out", "pull_cancel", "pull_cancel_requested", "image_remove_failed"} <= set(offered)
+    assert not {"pull_started", "images_pruned", "removal_bulk"} & set(offered)

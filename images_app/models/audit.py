@@ -4,6 +4,43 @@ from django.conf import settings
 from django.db import models
 
 
+class AuditAction(models.TextChoices):
+    """Every action Berth records; audit_record refuses any other, and the history's filter offers these.
+
+    A new kind of event is one line here. Not `choices` on the column: old events keep whatever
+    action they were recorded with, and a new action needs no migration.
+    """
+
+    LOGIN = "login"
+    LOGOUT = "logout"
+    LOGIN_LOCKED_OUT = "login_locked_out"
+    PULL_REQUESTED = "pull_requested"
+    PULL_SUCCEEDED = "pull_succeeded"
+    PULL_FAILED = "pull_failed"
+    PULL_CANCELLED = "pull_cancelled"
+    PULL_CANCEL = "pull_cancel"  # a refused cancel (denied)
+    PULL_CANCEL_REQUESTED = "pull_cancel_requested"  # a running pull flagged; the worker stops it
+    IMAGE_REMOVED = "image_removed"
+    IMAGE_UNTAGGED = "image_untagged"
+    IMAGE_REMOVE_SKIPPED = "image_remove_skipped"
+    IMAGE_REMOVE_FAILED = "image_remove_failed"
+    CLEANUP_REQUESTED = "cleanup_requested"
+    CLEANUP_APPROVED = "cleanup_approved"
+    CLEANUP_REJECTED = "cleanup_rejected"
+    CLEANUP_EXECUTED = "cleanup_executed"
+    CLEANUP_EXPIRED = "cleanup_expired"
+    REGISTRY_ADDED = "registry_added"
+    REGISTRY_CHANGED = "registry_changed"
+    REGISTRY_REMOVED = "registry_removed"
+    USER_CREATED = "user_created"
+    USER_ROLE_CHANGED = "user_role_changed"
+    USER_DEACTIVATED = "user_deactivated"
+    USER_REACTIVATED = "user_reactivated"
+    USER_PASSWORD_SET = "user_password_set"
+    AUDIT_EXPORTED = "audit_exported"
+    AUDIT_PRUNED = "audit_pruned"
+
+
 class AuditEventQuerySet(models.QuerySet):
     # Append-only: bulk changes through the ORM are refused. Retention goes
     # through services.audit, which is the one place allowed to drop old rows.

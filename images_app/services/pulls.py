@@ -33,7 +33,7 @@ from images_app.errors import (
     PullFailed,
     ReadOnlyMode,
 )
-from images_app.models import Environment, PullJob, Registry
+from images_app.models import AuditAction, Environment, PullJob, Registry
 from images_app.pull_progress import PullProgress, StallWatch
 from images_app.references import ImageReference, parse_reference
 from images_app.services.audit import audit_record
@@ -232,6 +232,14 @@ def job_state(job: PullJob, progress: dict[str, Any] | None = None) -> dict[str,
     }
 
 
+# Each final status, as the audit event that records it.
+_FINISHED_AUDIT = {
+    Status.SUCCEEDED: (AuditAction.PULL_SUCCEEDED, "success"),
+    Status.FAILED: (AuditAction.PULL_FAILED, "failure"),
+    Status.CANCELLED: (AuditAction.PULL_CANCELLED, "success"),
+}
+
+
 def _finish(
     job: PullJob,
     status: str,
@@ -263,9 +271,9 @@ def _finish(
         if not PullJob.objects.filter(pk=job.pk, status__in=from_statuses).update(**fields):
             return False
         job.refresh_from_db()
-        outcome = {Status.SUCCEEDED: "success", Status.FAILED: "failure", Status.CANCELLED: "success"}[status]
+        action, outcome = _FINISHED_AUDIT[status]
         audit_record(
-            action=f"pull_{status}",
+            action=action,
             outcome=outcome,
             actor=actor,
             request=request,

@@ -23,7 +23,7 @@ from django.utils import timezone
 from images_app import engine
 from images_app.engine import ContainerInfo, ImageInfo
 from images_app.errors import EngineError, EngineUnavailable, ImageNotFound, RemovalConflict
-from images_app.models import Environment, RemovalJob
+from images_app.models import AuditAction, Environment, RemovalJob
 from images_app.models.cleanup import RemovalKind
 from images_app.references import BadReference, is_image_id_like, parse_reference
 from images_app.services.audit import audit_record
@@ -613,11 +613,11 @@ def _execute_one(environment: Environment, state: EngineState, item: dict[str, A
 
 
 _AUDIT_ACTIONS = {
-    REMOVED: ("image_removed", "success"),
-    UNTAGGED: ("image_untagged", "success"),
-    GONE: ("image_remove_skipped", "info"),
-    SKIPPED: ("image_remove_failed", "failure"),
-    FAILED: ("image_remove_failed", "failure"),
+    REMOVED: (AuditAction.IMAGE_REMOVED, "success"),
+    UNTAGGED: (AuditAction.IMAGE_UNTAGGED, "success"),
+    GONE: (AuditAction.IMAGE_REMOVE_SKIPPED, "info"),
+    SKIPPED: (AuditAction.IMAGE_REMOVE_FAILED, "failure"),
+    FAILED: (AuditAction.IMAGE_REMOVE_FAILED, "failure"),
 }
 
 
