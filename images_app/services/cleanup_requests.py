@@ -12,10 +12,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from images_app import engine
 from images_app.models import CleanupRequest, Environment, RemovalJob
+from images_app.models.transitions import transition
 from images_app.services import removal
 from images_app.services.audit import audit_record
 
@@ -117,8 +119,13 @@ def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, requ
     engine.endpoint_ping(cleanup_request.environment)
     now = timezone.now()
     with transaction.atomic():
-        won = CleanupRequest.objects.filter(pk=cleanup_request.pk, status=Status.PENDING, expires_at__gt=now).update(
-            status=Status.APPROVED, decided_by=actor, decided_at=now
+        won = transition(
+            CleanupRequest,
+            cleanup_request.pk,
+            Status.APPROVED,
+            where=Q(expires_at__gt=now),
+            decided_by=actor,
+            decided_at=now,
         )
         cleanup_request.refresh_from_db()
         if not won:
@@ -149,8 +156,8 @@ def cleanup_request_reject(*, cleanup_request: CleanupRequest, actor: Any, note:
         raise ValueError("Say why the request is rejected.")
     requests_expire()
     now = timezone.now()
-    won = CleanupRequest.objects.filter(pk=cleanup_request.pk, status=Status.PENDING).update(
-        status=Status.REJECTED, decided_by=actor, decided_at=now, decision_note=note[:500]
+    won = transition(
+        CleanupRequest, cleanup_request.pk, Status.REJECTED, decided_by=actor, decided_at=now, decision_note=note[:500]
     )
     cleanup_request.refresh_from_db()
     if not won:
@@ -168,8 +175,8 @@ def cleanup_request_reject(*, cleanup_request: CleanupRequest, actor: Any, note:
 
 def cleanup_request_finish(*, cleanup_request: CleanupRequest, job: RemovalJob) -> None:
     """Store the job's per-item results on the request and mark it executed (once)."""
-    won = CleanupRequest.objects.filter(pk=cleanup_request.pk, status=Status.APPROVED).update(
-        status=Status.EXECUTED, executed_at=timezone.now(), results=job.results
+    won = transition(
+        CleanupRequest, cleanup_request.pk, Status.EXECUTED, executed_at=timezone.now(), results=job.results
     )
     if not won:
         return
@@ -196,9 +203,7 @@ def requests_expire() -> int:
     now = timezone.now()
     count = 0
     for cleanup_request in CleanupRequest.objects.filter(status=Status.PENDING, expires_at__lte=now):
-        if not CleanupRequest.objects.filter(pk=cleanup_request.pk, status=Status.PENDING).update(
-            status=Status.EXPIRED, decided_at=now
-        ):
+        if not transition(CleanupRequest, cleanup_request.pk, Status.EXPIRED, decided_at=now):
             continue  # decided meanwhile
         count += 1
         _audit_request(

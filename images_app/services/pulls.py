@@ -34,6 +34,7 @@ from images_app.errors import (
     ReadOnlyMode,
 )
 from images_app.models import AuditAction, Environment, PullJob, Registry
+from images_app.models.transitions import transition
 from images_app.pull_progress import PullProgress, StallWatch
 from images_app.references import ImageReference, parse_reference
 from images_app.services.audit import audit_record
@@ -244,7 +245,7 @@ def _finish(
     job: PullJob,
     status: str,
     *,
-    from_statuses: tuple[str, ...] = (Status.RUNNING,),
+    from_statuses: tuple[str, ...] = (Status.RUNNING,),  # within PullJob.TRANSITIONS
     error: str = "",
     actor: Any = None,
     request: HttpRequest | None = None,
@@ -268,7 +269,7 @@ def _finish(
     if status == Status.CANCELLED:
         fields["cancel_requested"] = True
     with transaction.atomic():
-        if not PullJob.objects.filter(pk=job.pk, status__in=from_statuses).update(**fields):
+        if not transition(PullJob, job.pk, fields.pop("status"), only_from=from_statuses, **fields):
             return False
         job.refresh_from_db()
         action, outcome = _FINISHED_AUDIT[status]
@@ -310,14 +311,12 @@ def pulls_sweep_stale(*, now: datetime | None = None) -> int:
 def _claim(job_id: int) -> PullJob | None:
     """queued -> running; or take over a running job whose worker died (a redelivery)."""
     now = timezone.now()
-    takeover = Q(status=Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=TAKEOVER_SECONDS))
-    claimable = Q(status=Status.QUEUED) | (takeover & Q(attempts__lt=MAX_ATTEMPTS))
-    updated = PullJob.objects.filter(Q(pk=job_id) & claimable).update(
-        status=Status.RUNNING,
-        started_at=Coalesce(F("started_at"), Value(now)),
-        heartbeat_at=now,
-        attempts=F("attempts") + 1,
+    claim = {"started_at": Coalesce(F("started_at"), Value(now)), "heartbeat_at": now, "attempts": F("attempts") + 1}
+    # A takeover keeps the status (running -> running is no transition): only the heartbeat and attempts move.
+    takeover = Q(pk=job_id, status=Status.RUNNING, attempts__lt=MAX_ATTEMPTS) & Q(
+        heartbeat_at__lt=now - timedelta(seconds=TAKEOVER_SECONDS)
     )
+    updated = transition(PullJob, job_id, Status.RUNNING, **claim) or PullJob.objects.filter(takeover).update(**claim)
     if not updated:
         return None
     return PullJob.objects.select_related("environment", "registry", "requested_by").get(pk=job_id)

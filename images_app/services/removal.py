@@ -25,6 +25,7 @@ from images_app.engine import ContainerInfo, ImageInfo
 from images_app.errors import EngineError, EngineUnavailable, ImageNotFound, RemovalConflict
 from images_app.models import AuditAction, Environment, RemovalJob
 from images_app.models.cleanup import RemovalKind
+from images_app.models.transitions import transition
 from images_app.references import BadReference, is_image_id_like, parse_reference
 from images_app.services.audit import audit_record
 
@@ -700,8 +701,11 @@ def removal_job_enqueue(job: RemovalJob) -> None:
         try:
             removal_job_execute.delay(job.pk)
         except Exception as exc:  # noqa: BLE001  (kombu/redis errors vary by transport)
-            RemovalJob.objects.filter(pk=job.pk, status=RemovalJob.Status.QUEUED).update(
-                status=RemovalJob.Status.FAILED,
+            transition(
+                RemovalJob,
+                job.pk,
+                RemovalJob.Status.FAILED,
+                only_from=[RemovalJob.Status.QUEUED],
                 finished_at=timezone.now(),
                 error_message=f"The job queue is not answering; nothing was removed ({exc.__class__.__name__}).",
             )
@@ -714,9 +718,7 @@ def removal_job_enqueue(job: RemovalJob) -> None:
 
 def _claim(job_id: int) -> bool:
     now = timezone.now()
-    claimed = RemovalJob.objects.filter(pk=job_id, status=RemovalJob.Status.QUEUED).update(
-        status=RemovalJob.Status.RUNNING, started_at=now, heartbeat_at=now
-    )
+    claimed = transition(RemovalJob, job_id, RemovalJob.Status.RUNNING, started_at=now, heartbeat_at=now)
     if claimed:
         return True
     # A worker that died mid-job leaves it running; a redelivery after the stale time resumes it.
@@ -760,8 +762,15 @@ def removal_job_run(*, job_id: int, request: Any = None) -> RemovalJob | None:
         status = RemovalJob.Status.FAILED if not ok else RemovalJob.Status.PARTIAL
     else:
         status = RemovalJob.Status.SUCCEEDED if len(ok) == len(done) else RemovalJob.Status.PARTIAL
-    RemovalJob.objects.filter(pk=job.pk, status=RemovalJob.Status.RUNNING).update(
-        status=status, finished_at=timezone.now(), error_message=error, results=done, done_count=len(done)
+    transition(
+        RemovalJob,
+        job.pk,
+        status,
+        only_from=[RemovalJob.Status.RUNNING],
+        finished_at=timezone.now(),
+        error_message=error,
+        results=done,
+        done_count=len(done),
     )
     job.refresh_from_db()
     if job.cleanup_request_id:
