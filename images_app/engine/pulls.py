@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 from docker.auth import encode_header
 
+from images_app.engine import sdk_private
 from images_app.engine.client import client_for, translate_errors
 from images_app.engine.types import Endpoint
 from images_app.errors import PullFailed
@@ -34,12 +35,9 @@ def pull_events(
     with translate_errors(endpoint, target=f"{repository}:{tag}"):
         # The low-level request (not `api.pull`) because cancelling must close
         # this very connection: the engine aborts a pull whose client went away.
-        response = client._post(
-            client._url("/images/create"), params=params, headers=headers, stream=True, timeout=None
-        )
+        response = sdk_private.post_streaming(client, "/images/create", params=params, headers=headers)
         try:
-            client._raise_for_status(response)
-            for event in client._stream_helper(response, decode=True):
+            for event in sdk_private.json_events(client, response):
                 if not isinstance(event, dict):
                     continue
                 if "error" in event or "errorDetail" in event:

@@ -8,6 +8,7 @@ import requests
 from django.conf import settings
 from docker.auth import encode_header
 
+from images_app.engine import sdk_private
 from images_app.engine.client import client_for, translate_errors
 from images_app.engine.types import Endpoint, SearchHit
 from images_app.errors import EngineError, SearchUnavailable
@@ -41,7 +42,7 @@ def search_index(
             headers = {"X-Registry-Auth": encode_header(auth)} if auth else {}
             timeout = settings.BERTH_SEARCH_TIMEOUT
             try:
-                response = client._get(client._url("/images/search"), params=params, headers=headers, timeout=timeout)
+                raw = sdk_private.get_json(client, "/images/search", params=params, headers=headers, timeout=timeout)
             except requests.exceptions.ReadTimeout as exc:
                 # The engine took the request (the socket answered) but waits on the index:
                 # the index is slow, not the engine, and the page must not hang for it.
@@ -49,7 +50,6 @@ def search_index(
                     f"The image index ({_index_name(term)}) did not answer within {timeout} s. "
                     "Try again later or narrow the search."
                 ) from exc
-            raw = client._result(response, json=True)
     except EngineError as exc:
         raise SearchUnavailable(_unavailable_message(term, exc.message)) from exc
     return [
