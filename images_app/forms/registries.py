@@ -6,7 +6,7 @@ from django import forms
 
 from images_app.models import Registry
 from images_app.registry_client import parse_registry_url
-from images_app.services.registries import registry_host
+from images_app.selectors.registries import registry_host
 
 
 class RegistryForm(forms.ModelForm):

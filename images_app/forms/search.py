@@ -7,8 +7,8 @@ import unicodedata
 from django import forms
 
 from images_app.models import Registry
+from images_app.selectors.registries import registry_for_host, registry_host
 from images_app.selectors.search import DOCKER_HUB_HOSTS, SearchQuery
-from images_app.services.registries import registry_for_host, registry_host
 
 MAX_TERM_LENGTH = 200
 MAX_STARS = 10_000_000

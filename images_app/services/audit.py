@@ -128,6 +128,23 @@ def json_safe(parameters: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(parameters, default=str))
 
 
+def audit_record_for_request(cleanup_request: Any, *, action: str, outcome: str, **fields: Any) -> AuditEvent:
+    """One audit event about a cleanup request: its environment, target and link filled in."""
+    items = cleanup_request.items
+    # One image: its ID too, so the image's page lists the request's events.
+    target = items[0]["reference"] if len(items) == 1 else f"{len(items)} images"
+    image_id = (items[0].get("image_id") or "") if len(items) == 1 else ""
+    return audit_record(
+        action=action,
+        outcome=outcome,
+        environment=cleanup_request.environment,
+        target_reference=target,
+        target_image_id=image_id,
+        cleanup_request=cleanup_request,
+        **fields,
+    )
+
+
 def audit_record(
     *,
     action: str,
@@ -177,3 +194,17 @@ def audit_record(
         event.hash = event_digest(event)
         event.save()
     return event
+
+
+def audit_export_start(*, request: HttpRequest | None, fmt: str, filters: dict[str, Any]) -> int:
+    """Record an export of the history; the last event's id the export goes up to (its own event excluded)."""
+    # The export shows the history as it was when asked for, without its own event.
+    last_id = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    audit_record(
+        action="audit_exported",
+        outcome="success",
+        request=request,
+        parameters={"format": fmt, "filters": filters, "up_to_event": last_id},
+    )
+    return last_id
+

@@ -1,5 +1,8 @@
 """Cleanup requests: operators ask, another person approves, the same removal code executes once.
 
+This module uses removal (plans, jobs); removal never imports it: the job that executes a
+request marks it executed itself (services.removal.jobs), so imports go one way.
+
 Every state change is a conditional UPDATE on `status` (the model's TRANSITIONS), so two
 admins approving at once, a double click or a retried task change nothing twice.
 """
@@ -17,7 +20,7 @@ from django.utils import timezone
 from images_app import engine
 from images_app.models import CleanupRequest, Environment, RemovalJob
 from images_app.services import removal
-from images_app.services.audit import audit_record
+from images_app.services.audit import audit_record_for_request
 
 Status = CleanupRequest.Status
 
@@ -52,7 +55,7 @@ def cleanup_request_create(
         requested_by=actor,
         expires_at=timezone.now() + timedelta(hours=settings.BERTH_REQUEST_EXPIRY_HOURS),
     )
-    _audit_request(
+    audit_record_for_request(
         cleanup_request,
         action="cleanup_requested",
         outcome="success",
@@ -61,30 +64,6 @@ def cleanup_request_create(
         parameters={"kind": kind, "items": items, "reason": cleanup_request.reason},
     )
     return cleanup_request
-
-
-def _audit_request(cleanup_request: CleanupRequest, *, action: str, outcome: str, **fields: Any) -> None:
-    """One audit event about a request: its environment, target and link filled in."""
-    audit_record(
-        action=action,
-        outcome=outcome,
-        environment=cleanup_request.environment,
-        target_reference=_target(cleanup_request.items),
-        target_image_id=_target_image_id(cleanup_request.items),
-        cleanup_request=cleanup_request,
-        **fields,
-    )
-
-
-def _target(items: list[dict[str, Any]]) -> str:
-    if len(items) == 1:
-        return items[0]["reference"]
-    return f"{len(items)} images"
-
-
-def _target_image_id(items: list[dict[str, Any]]) -> str:
-    # One image: its ID too, so the image's page lists the request's events.
-    return (items[0].get("image_id") or "") if len(items) == 1 else ""
 
 
 def may_approve(*, cleanup_request: CleanupRequest, user: Any) -> bool:
@@ -100,7 +79,7 @@ def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, requ
     Raises PermissionDenied for self-approval, RequestNotPending when already decided or expired.
     """
     if not may_approve(cleanup_request=cleanup_request, user=actor):
-        _audit_request(
+        audit_record_for_request(
             cleanup_request,
             action="cleanup_approved",
             outcome="denied",
@@ -130,7 +109,7 @@ def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, requ
             actor=actor,
             cleanup_request=cleanup_request,
         )
-        _audit_request(
+        audit_record_for_request(
             cleanup_request,
             action="cleanup_approved",
             outcome="success",
@@ -155,7 +134,7 @@ def cleanup_request_reject(*, cleanup_request: CleanupRequest, actor: Any, note:
     cleanup_request.refresh_from_db()
     if not won:
         raise RequestNotPending(cleanup_request)
-    _audit_request(
+    audit_record_for_request(
         cleanup_request,
         action="cleanup_rejected",
         outcome="success",
@@ -163,31 +142,6 @@ def cleanup_request_reject(*, cleanup_request: CleanupRequest, actor: Any, note:
         request=request,
         parameters={"note": note[:500]},
         message=note[:500],
-    )
-
-
-def cleanup_request_finish(*, cleanup_request: CleanupRequest, job: RemovalJob) -> None:
-    """Store the job's per-item results on the request and mark it executed (once)."""
-    won = CleanupRequest.objects.filter(pk=cleanup_request.pk, status=Status.APPROVED).update(
-        status=Status.EXECUTED, executed_at=timezone.now(), results=job.results
-    )
-    if not won:
-        return
-    summary = removal.results_summary(job.results)
-    failed = summary[removal.FAILED] + summary[removal.SKIPPED]
-    _audit_request(
-        cleanup_request,
-        action="cleanup_executed",
-        outcome="success" if not failed and not job.error_message else "failure",
-        actor=job.created_by,
-        parameters={
-            "summary": summary,
-            "items": [
-                {"reference": r["reference"], "image_id": r["image_id"], "outcome": r["outcome"]} for r in job.results
-            ],
-        },
-        message=job.error_message,
-        removal_job=job,
     )
 
 
@@ -201,7 +155,7 @@ def requests_expire() -> int:
         ):
             continue  # decided meanwhile
         count += 1
-        _audit_request(
+        audit_record_for_request(
             cleanup_request,
             action="cleanup_expired",
             outcome="info",

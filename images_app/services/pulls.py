@@ -36,8 +36,9 @@ from images_app.errors import (
 from images_app.models import Environment, PullJob, Registry
 from images_app.pull_progress import PullProgress, StallWatch
 from images_app.references import ImageReference, parse_reference
+from images_app.selectors.pulls import job_state
+from images_app.selectors.registries import registry_auth_for_pull
 from images_app.services.audit import audit_record
-from images_app.services.registries import registry_auth_for_pull
 
 logger = logging.getLogger(__name__)
 
@@ -215,21 +216,6 @@ def pull_cancel(*, user: Any, job: PullJob, request: HttpRequest | None = None) 
 
 
 # --- finishing and sweeping ----------------------------------------------------
-
-
-def job_state(job: PullJob, progress: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The whole state of a job as pages and streams draw it (no "seq": the publisher adds it)."""
-    progress = progress if progress is not None else (job.progress or {})
-    return {
-        "status": job.status,
-        "layers": progress.get("layers", []),
-        "overall": progress.get("overall", {"bytes_done": job.bytes_downloaded, "bytes_total": job.bytes_total}),
-        "digest": job.digest or progress.get("digest", ""),
-        "status_line": job.status_line or progress.get("status_line", ""),
-        "message": progress.get("message", ""),
-        "error": job.error_message,
-        "image_id": job.image_id,
-    }
 
 
 def _finish(

@@ -23,10 +23,10 @@ from django.utils import timezone
 from images_app import engine
 from images_app.engine import ContainerInfo, ImageInfo
 from images_app.errors import EngineError, EngineUnavailable, ImageNotFound, RemovalConflict
-from images_app.models import Environment, RemovalJob
+from images_app.models import CleanupRequest, Environment, RemovalJob
 from images_app.models.cleanup import RemovalKind
 from images_app.references import BadReference, is_image_id_like, parse_reference
-from images_app.services.audit import audit_record
+from images_app.services.audit import audit_record, audit_record_for_request
 
 UNTAG = "untag"
 DELETE = "delete"
@@ -692,6 +692,17 @@ def removal_job_should_inline(items: list[dict[str, Any]]) -> bool:
     return len(items) <= settings.BERTH_REMOVAL_INLINE_MAX
 
 
+def removal_job_start(*, job: RemovalJob, request: Any = None) -> bool:
+    """Run a short job now, in the request, or queue a long one; True when it ran here (results on `job`)."""
+    if removal_job_should_inline(job.items):
+        ran = removal_job_run(job_id=job.pk, request=request)
+        if ran is not None:
+            job.refresh_from_db()
+        return True
+    removal_job_enqueue(job)
+    return False
+
+
 def removal_job_enqueue(job: RemovalJob) -> None:
     """Hand the job to a worker once the row is committed."""
     from images_app.tasks.removal import removal_job_execute
@@ -765,10 +776,33 @@ def removal_job_run(*, job_id: int, request: Any = None) -> RemovalJob | None:
     )
     job.refresh_from_db()
     if job.cleanup_request_id:
-        from images_app.services.cleanup_requests import cleanup_request_finish
-
-        cleanup_request_finish(cleanup_request=job.cleanup_request, job=job)
+        _cleanup_request_finish(cleanup_request=job.cleanup_request, job=job)
     return job
+
+
+def _cleanup_request_finish(*, cleanup_request: CleanupRequest, job: RemovalJob) -> None:
+    """Store the job's per-item results on the request and mark it executed (once)."""
+    won = CleanupRequest.objects.filter(pk=cleanup_request.pk, status=CleanupRequest.Status.APPROVED).update(
+        status=CleanupRequest.Status.EXECUTED, executed_at=timezone.now(), results=job.results
+    )
+    if not won:
+        return
+    summary = results_summary(job.results)
+    failed = summary[FAILED] + summary[SKIPPED]
+    audit_record_for_request(
+        cleanup_request,
+        action="cleanup_executed",
+        outcome="success" if not failed and not job.error_message else "failure",
+        actor=job.created_by,
+        parameters={
+            "summary": summary,
+            "items": [
+                {"reference": r["reference"], "image_id": r["image_id"], "outcome": r["outcome"]} for r in job.results
+            ],
+        },
+        message=job.error_message,
+        removal_job=job,
+    )
 
 
 def results_summary(results: list[dict[str, Any]]) -> dict[str, int]:

@@ -157,3 +157,46 @@ def user_reactivate(*, actor: Any, request: HttpRequest | None = None, user: Any
             parameters={"role": role_of(user)},
         )
     return user
+
+
+class AlreadySetUp(Exception):
+    """A user exists: the first-run setup is over."""
+
+
+def user_first_admin_create(*, request: HttpRequest | None, username: str, email: str, password: str) -> Any:
+    """The first admin (a superuser), only while Berth has no user at all; AlreadySetUp otherwise."""
+    user_model = get_user_model()
+    with transaction.atomic():
+        # Locks the (empty) table's rows on Postgres; SQLite's IMMEDIATE transaction holds the write lock.
+        if user_model.objects.select_for_update().exists():
+            raise AlreadySetUp()
+        user = user_model.objects.create_user(
+            username=username, email=email, password=password, is_staff=True, is_superuser=True
+        )
+        assign_role(user, ADMIN)
+        audit_record(
+            action="user_created",
+            outcome="success",
+            actor=user,
+            request=request,
+            target_reference=user.get_username(),
+            parameters={"role": ADMIN, "via": "first-run setup"},
+        )
+    return user
+
+
+def user_password_set(*, actor: Any, user: Any, password: str, via: str, request: HttpRequest | None = None) -> Any:
+    """Give `user` a new password (already validated by the caller)."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(
+            action="user_password_set",
+            outcome="success",
+            actor=actor,
+            request=request,
+            target_reference=user.get_username(),
+            parameters={"via": via},
+        )
+    return user
+

@@ -18,7 +18,8 @@ from images_app.environments import environment_get
 from images_app.models import PullJob, Registry
 from images_app.references import BadReference, parse_reference
 from images_app.selectors.audit import audit_events_for, history_url
-from images_app.selectors.pulls import pull_get, pull_state, pulls_recent, pulls_running
+from images_app.selectors.pulls import pull_get, pull_get_fresh, pull_is_active, pull_state, pulls_recent, pulls_running
+from images_app.selectors.registries import registries_all, registry_exists
 from images_app.services.pulls import pull_can_cancel, pull_cancel, pull_start, pulls_sweep_stale
 
 _DOCKER_HUB_HOSTS = {"docker.io", "index.docker.io", "registry-1.docker.io"}
@@ -38,7 +39,7 @@ class PullForm(forms.Form):
         help_text="As for docker pull: [registry/]repository[:tag][@digest]; the tag defaults to latest.",
     )
     registry = forms.ModelChoiceField(
-        queryset=Registry.objects.none(),
+        queryset=registries_all().none(),
         required=False,
         empty_label="None (public image)",
         help_text="Pull with this registry's stored credentials (sent for this pull only).",
@@ -46,7 +47,7 @@ class PullForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        registries = Registry.objects.all()
+        registries = registries_all()
         if registries.exists():
             self.fields["registry"].queryset = registries
         else:
@@ -104,7 +105,7 @@ def pull_create(request: HttpRequest, env: str) -> HttpResponse:
         # Links from search results, registry tags and image pages prefill the form.
         initial = {"reference": request.GET.get("reference", "")}
         registry = request.GET.get("registry", "")
-        if registry.isdigit() and len(registry) < 10 and Registry.objects.filter(pk=int(registry)).exists():
+        if registry.isdigit() and len(registry) < 10 and registry_exists(int(registry)):
             initial["registry"] = int(registry)
         form = PullForm(initial=initial)
     return render(request, "pulls/form.html", {"environment": environment, "form": form}, status=status)
@@ -173,12 +174,11 @@ async def pull_events(request: HttpRequest, env: str, pk: int) -> HttpResponse:
         raise Http404("No such pull in this environment")
 
     async def database_state() -> dict[str, Any]:
-        fresh = await PullJob.objects.select_related("requested_by").aget(pk=pk)
-        return await sync_to_async(pull_state)(fresh)
+        return await sync_to_async(pull_state)(await pull_get_fresh(pk))
 
     async def finished() -> bool:
         await sync_to_async(pulls_sweep_stale)()
-        return not await PullJob.objects.filter(pk=pk, status__in=PullJob.ACTIVE).aexists()
+        return not await pull_is_active(pk)
 
     if not job.is_active:
         stream = pull_stream.sse_finished(await database_state())

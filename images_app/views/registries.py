@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from images_app.errors import RegistryError
 from images_app.forms.registries import RegistryForm
 from images_app.models import Registry
-from images_app.selectors.registries import registries_for_list, registry_catalog, registry_tag_rows
+from images_app.selectors.registries import registries_for_list, registry_catalog, registry_host, registry_tag_rows
 from images_app.services.registries import (
     registry_create as registry_create_service,
 )
@@ -21,7 +21,6 @@ from images_app.services.registries import (
 )
 from images_app.services.registries import (
     registry_denied,
-    registry_host,
     registry_update,
 )
 

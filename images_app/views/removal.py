@@ -9,15 +9,17 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from images_app.environments import environment_get
 from images_app.models import Environment, RemovalJob
 from images_app.models.cleanup import RemovalKind
+from images_app.removal_report import report_messages
 from images_app.roles import require_role
 from images_app.selectors.audit import audit_events_for, history_url
+from images_app.selectors.removal import removal_job_get
 from images_app.services import removal
 from images_app.services.cleanup_requests import cleanup_request_create
 
@@ -173,26 +175,11 @@ def _act(
         )
         return redirect("request_detail", pk=cleanup_request.pk)
     job = removal.removal_job_create(environment=environment, kind=kind, items=items, actor=request.user)
-    if removal.removal_job_should_inline(items):
-        job = removal.removal_job_run(job_id=job.pk, request=request) or job
+    if removal.removal_job_start(job=job, request=request):
         report_messages(request, job.results)
         return redirect("image_list", env=environment.name)
-    removal.removal_job_enqueue(job)
     messages.info(request, f"Removing {len(items)} images: follow the progress below.")
     return redirect("removal_job_detail", env=environment.name, pk=job.pk)
-
-
-def report_messages(request: HttpRequest, results: list[dict[str, Any]]) -> None:
-    """One message per item with what the engine said (Untagged: ..., Deleted: sha256:...)."""
-    for result in results:
-        lines = [f"Untagged: {t}" for t in result["untagged"]] + [f"Deleted: {d}" for d in result["deleted"]]
-        text = f"{result['reference']}: " + ("; ".join(lines) if lines else result["message"])
-        if result["outcome"] in (removal.REMOVED, removal.UNTAGGED):
-            messages.success(request, text)
-        elif result["outcome"] == removal.GONE:
-            messages.info(request, text)
-        else:
-            messages.error(request, text)
 
 
 @require_http_methods(["GET", "POST"])
@@ -245,7 +232,7 @@ def removal_job_detail(request: HttpRequest, env: str, pk: int) -> HttpResponse:
     """Progress of a removal job: done/total and each item's result; refreshes itself while running."""
     environment = environment_get(env)
     require_role(request.user)
-    job = get_object_or_404(RemovalJob.objects.select_related("created_by", "cleanup_request"), pk=pk)
+    job = removal_job_get(pk)
     if job.environment_id != environment.pk:
         return redirect(reverse("removal_job_detail", kwargs={"env": job.environment.name, "pk": job.pk}))
     running = job.status in (RemovalJob.Status.QUEUED, RemovalJob.Status.RUNNING)
