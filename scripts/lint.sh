@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make lint` (and the first step of `make test`): ruff, the import contracts (pyproject.toml's
-# [tool.importlinter]). Expects the test tools installed (scripts/install.sh test).
+# [tool.importlinter]) and mypy ([tool.mypy]). Expects the test tools installed (scripts/install.sh test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${BERTH_VENV:-.venv}"
@@ -8,3 +8,5 @@ echo "[lint] ruff"
 "$VENV/bin/ruff" check .
 echo "[lint] import contracts"
 "$VENV/bin/lint-imports" --no-cache
+echo "[lint] mypy"
+"$VENV/bin/mypy"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any, cast
 
 from django import forms
 
@@ -31,7 +32,7 @@ class SearchForm(forms.Form):
     min_stars = forms.IntegerField(label="Minimum stars", required=False, min_value=0, max_value=MAX_STARS)
     limit = forms.IntegerField(label="Results", required=False, min_value=1, max_value=100, initial=25)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [("", "Docker Hub")]
         for registry in Registry.objects.all():
@@ -39,17 +40,18 @@ class SearchForm(forms.Form):
                 choices.append((str(registry.pk), f"{registry.name} ({registry_host(registry)})"))
             except ValueError:
                 continue
-        self.fields["index"].choices = choices
+        cast(forms.ChoiceField, self.fields["index"]).choices = choices
 
     def clean_term(self) -> str:
-        term = self.cleaned_data["term"]
+        term: str = self.cleaned_data["term"]
         bad = next((ch for ch in term if unicodedata.category(ch).startswith("C")), None)
         if bad is not None:
             raise forms.ValidationError(f"The search term contains an invisible control character ({ascii(bad)}).")
         return term
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         term = data.get("term")
         if not term:
             return data

@@ -38,4 +38,3 @@ def requests_for_list(user: Any) -> dict[str, list[CleanupRequest]]:
 def request_get(pk: int) -> CleanupRequest:
     """One request with its environment and people; Http404 when there is none."""
     return get_object_or_404(_with_people(), pk=pk)
-

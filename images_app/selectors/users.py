@@ -43,4 +43,3 @@ def users_exist() -> bool:
 def user_by_username(username: str) -> Any:
     """The user with that name, or None."""
     return get_user_model().objects.filter(username=username).first()
-

@@ -8,11 +8,13 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from images_app.models import AuditEvent
+from images_app.models import AuditEvent, CleanupRequest, Environment, PullJob, RemovalJob
+from images_app.roles import Actor
 
 GENESIS_HASH = "0" * 64
 SYSTEM_ACTOR = "system"
@@ -125,10 +127,13 @@ def event_digest(event: AuditEvent) -> str:
 
 def json_safe(parameters: dict[str, Any]) -> dict[str, Any]:
     # What is hashed must be what the JSON column gives back (tuples, dates...).
-    return json.loads(json.dumps(parameters, default=str))
+    safe: dict[str, Any] = json.loads(json.dumps(parameters, default=str))
+    return safe
 
 
-def audit_record_for_request(cleanup_request: Any, *, action: str, outcome: str, **fields: Any) -> AuditEvent:
+def audit_record_for_request(
+    cleanup_request: CleanupRequest, *, action: str, outcome: str, **fields: Any
+) -> AuditEvent:
     """One audit event about a cleanup request: its environment, target and link filled in."""
     items = cleanup_request.items
     # One image: its ID too, so the image's page lists the request's events.
@@ -149,25 +154,24 @@ def audit_record(
     *,
     action: str,
     outcome: str,
-    actor: Any = None,
+    actor: Actor | None = None,
     request: HttpRequest | None = None,
-    environment: Any = None,
+    environment: Environment | str | None = None,
     target_reference: str = "",
     target_image_id: str = "",
     parameters: dict[str, Any] | None = None,
     message: str = "",
-    pull_job: Any = None,
-    cleanup_request: Any = None,
-    removal_job: Any = None,
+    pull_job: PullJob | None = None,
+    cleanup_request: CleanupRequest | None = None,
+    removal_job: RemovalJob | None = None,
     actor_name: str | None = None,
 ) -> AuditEvent:
     """Append one audit event. `actor` None means the system (scheduled work)."""
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
-    if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None
-    name = actor_name or (actor.get_username() if actor is not None else SYSTEM_ACTOR)
-    env_name = getattr(environment, "name", environment) or ""
+    user = actor if isinstance(actor, User) and actor.is_authenticated else None
+    name = actor_name or (user.get_username() if user is not None else SYSTEM_ACTOR)
+    env_name = environment.name if isinstance(environment, Environment) else (environment or "")
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -176,7 +180,7 @@ def audit_record(
         last_hash = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS_HASH
         event = AuditEvent(
             created_at=timezone.now(),
-            actor=actor,
+            actor=user,
             actor_name=name[:150],
             client_address=client_address(request),
             environment=str(env_name)[:50],
@@ -207,4 +211,3 @@ def audit_export_start(*, request: HttpRequest | None, fmt: str, filters: dict[s
         parameters={"format": fmt, "filters": filters, "up_to_event": last_id},
     )
     return last_id
-

@@ -13,8 +13,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from images_app import engine
@@ -39,8 +41,8 @@ def cleanup_request_create(
     kind: str,
     items: list[dict[str, Any]],
     reason: str,
-    actor: Any,
-    request: Any = None,
+    actor: User,
+    request: HttpRequest | None = None,
 ) -> CleanupRequest:
     """Freeze the confirmed items into a pending request (nothing is removed)."""
     reason = reason.strip()
@@ -66,14 +68,16 @@ def cleanup_request_create(
     return cleanup_request
 
 
-def may_approve(*, cleanup_request: CleanupRequest, user: Any) -> bool:
+def may_approve(*, cleanup_request: CleanupRequest, user: User) -> bool:
     """Four-eyes: nobody approves their own request unless BERTH_ALLOW_SELF_APPROVAL."""
     if not user.has_perm("images_app.approve_cleanup"):
         return False
     return cleanup_request.requested_by_id != user.pk or settings.BERTH_ALLOW_SELF_APPROVAL
 
 
-def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, request: Any = None) -> RemovalJob:
+def cleanup_request_approve(
+    *, cleanup_request: CleanupRequest, actor: User, request: HttpRequest | None = None
+) -> RemovalJob:
     """Approve (once, whoever wins the race) and create the removal job that executes the frozen items.
 
     Raises PermissionDenied for self-approval, RequestNotPending when already decided or expired.
@@ -121,7 +125,9 @@ def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, requ
     return job
 
 
-def cleanup_request_reject(*, cleanup_request: CleanupRequest, actor: Any, note: str, request: Any = None) -> None:
+def cleanup_request_reject(
+    *, cleanup_request: CleanupRequest, actor: User, note: str, request: HttpRequest | None = None
+) -> None:
     """Reject with a reason; RequestNotPending when already decided."""
     note = note.strip()
     if not note:

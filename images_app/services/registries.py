@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -23,7 +24,7 @@ def _public_fields(registry: Registry) -> dict[str, Any]:
 
 
 def registry_create(
-    *, actor: Any, name: str, url: str, username: str = "", password: str = "", request: HttpRequest | None = None
+    *, actor: User, name: str, url: str, username: str = "", password: str = "", request: HttpRequest | None = None
 ) -> Registry:
     """Register a registry; the password or token is stored encrypted."""
     with transaction.atomic():
@@ -49,7 +50,7 @@ def registry_create(
 def registry_update(
     *,
     registry: Registry,
-    actor: Any,
+    actor: User,
     name: str,
     url: str,
     username: str = "",
@@ -89,7 +90,7 @@ def registry_update(
     return registry
 
 
-def registry_delete(*, registry: Registry, actor: Any, request: HttpRequest | None = None) -> None:
+def registry_delete(*, registry: Registry, actor: User, request: HttpRequest | None = None) -> None:
     """Forget a registry and its credentials; past pulls keep their history (their link becomes empty)."""
     fields = _public_fields(registry)
     try:
@@ -109,7 +110,7 @@ def registry_delete(*, registry: Registry, actor: Any, request: HttpRequest | No
         )
 
 
-def registry_denied(*, action: str, actor: Any, request: HttpRequest | None = None, name: str = "") -> None:
+def registry_denied(*, action: str, actor: User, request: HttpRequest | None = None, name: str = "") -> None:
     """Record that someone without the permission tried to change registries."""
     audit_record(
         action=action,

@@ -13,11 +13,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 
 from images_app import engine
@@ -625,10 +628,10 @@ def removal_execute(
     *,
     environment: Environment,
     items: list[dict[str, Any]],
-    actor: Any,
-    request: Any = None,
+    actor: User,
+    request: HttpRequest | None = None,
     removal_job: RemovalJob | None = None,
-    cleanup_request: Any = None,
+    cleanup_request: CleanupRequest | None = None,
     on_result: Callable[[int, ItemResult], None] | None = None,
     skip: int = 0,
 ) -> list[ItemResult]:
@@ -679,7 +682,12 @@ def removal_execute(
 
 
 def removal_job_create(
-    *, environment: Environment, kind: str, items: list[dict[str, Any]], actor: Any, cleanup_request: Any = None
+    *,
+    environment: Environment,
+    kind: str,
+    items: list[dict[str, Any]],
+    actor: User,
+    cleanup_request: CleanupRequest | None = None,
 ) -> RemovalJob:
     """A queued job for these frozen items (nothing runs yet)."""
     return RemovalJob.objects.create(
@@ -692,7 +700,7 @@ def removal_job_should_inline(items: list[dict[str, Any]]) -> bool:
     return len(items) <= settings.BERTH_REMOVAL_INLINE_MAX
 
 
-def removal_job_start(*, job: RemovalJob, request: Any = None) -> bool:
+def removal_job_start(*, job: RemovalJob, request: HttpRequest | None = None) -> bool:
     """Run a short job now, in the request, or queue a long one; True when it ran here (results on `job`)."""
     if removal_job_should_inline(job.items):
         ran = removal_job_run(job_id=job.pk, request=request)
@@ -710,7 +718,7 @@ def removal_job_enqueue(job: RemovalJob) -> None:
     def publish() -> None:
         try:
             removal_job_execute.delay(job.pk)
-        except Exception as exc:  # noqa: BLE001  (kombu/redis errors vary by transport)
+        except Exception as exc:  # kombu/redis errors vary by transport
             RemovalJob.objects.filter(pk=job.pk, status=RemovalJob.Status.QUEUED).update(
                 status=RemovalJob.Status.FAILED,
                 finished_at=timezone.now(),
@@ -731,7 +739,7 @@ def _claim(job_id: int) -> bool:
     if claimed:
         return True
     # A worker that died mid-job leaves it running; a redelivery after the stale time resumes it.
-    stale = now - timezone.timedelta(seconds=settings.BERTH_PULL_STALE_SECONDS)
+    stale = now - timedelta(seconds=settings.BERTH_PULL_STALE_SECONDS)
     return bool(
         RemovalJob.objects.filter(pk=job_id, status=RemovalJob.Status.RUNNING, heartbeat_at__lt=stale).update(
             heartbeat_at=now
@@ -739,7 +747,7 @@ def _claim(job_id: int) -> bool:
     )
 
 
-def removal_job_run(*, job_id: int, request: Any = None) -> RemovalJob | None:
+def removal_job_run(*, job_id: int, request: HttpRequest | None = None) -> RemovalJob | None:
     """Run a queued job exactly once (conditional UPDATE claims it); None when someone else has it."""
     if not _claim(job_id):
         return None
@@ -775,7 +783,7 @@ def removal_job_run(*, job_id: int, request: Any = None) -> RemovalJob | None:
         status=status, finished_at=timezone.now(), error_message=error, results=done, done_count=len(done)
     )
     job.refresh_from_db()
-    if job.cleanup_request_id:
+    if job.cleanup_request is not None:
         _cleanup_request_finish(cleanup_request=job.cleanup_request, job=job)
     return job
 

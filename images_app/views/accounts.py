@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -14,7 +15,7 @@ from images_app.selectors.users import users_exist
 from images_app.services.users import AlreadySetUp, user_first_admin_create
 
 
-class FirstAdminForm(UserCreationForm):
+class FirstAdminForm(UserCreationForm[User]):
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username", "email")

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -86,7 +87,7 @@ def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 @require_GET
 @permission_required("images_app.export_auditevent", raise_exception=True)
-def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
+def audit_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     """Stream the filtered history as CSV or JSON Lines; the export itself is an audit event."""
     if fmt not in EXPORT_FORMATS:
         raise Http404("Unknown export format")

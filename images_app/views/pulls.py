@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import sync_to_async
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
@@ -17,6 +18,7 @@ from images_app import pull_stream
 from images_app.environments import environment_get
 from images_app.models import PullJob, Registry
 from images_app.references import BadReference, parse_reference
+from images_app.roles import AuthenticatedRequest
 from images_app.selectors.audit import audit_events_for, history_url
 from images_app.selectors.pulls import pull_get, pull_get_fresh, pull_is_active, pull_state, pulls_recent, pulls_running
 from images_app.selectors.registries import registries_all, registry_exists
@@ -49,12 +51,13 @@ class PullForm(forms.Form):
         super().__init__(*args, **kwargs)
         registries = registries_all()
         if registries.exists():
-            self.fields["registry"].queryset = registries
+            cast("forms.ModelChoiceField[Registry]", self.fields["registry"]).queryset = registries
         else:
             del self.fields["registry"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         text = cleaned.get("reference")
         if not text:
             return cleaned
@@ -82,7 +85,7 @@ class PullForm(forms.Form):
 
 
 @permission_required("images_app.pull_image", raise_exception=True)
-def pull_create(request: HttpRequest, env: str) -> HttpResponse:
+def pull_create(request: AuthenticatedRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
     status = 200
     if request.method == "POST":
@@ -103,7 +106,7 @@ def pull_create(request: HttpRequest, env: str) -> HttpResponse:
         status = 400
     else:
         # Links from search results, registry tags and image pages prefill the form.
-        initial = {"reference": request.GET.get("reference", "")}
+        initial: dict[str, Any] = {"reference": request.GET.get("reference", "")}
         registry = request.GET.get("registry", "")
         if registry.isdigit() and len(registry) < 10 and registry_exists(int(registry)):
             initial["registry"] = int(registry)
@@ -112,7 +115,7 @@ def pull_create(request: HttpRequest, env: str) -> HttpResponse:
 
 
 @require_safe
-def pull_list(request: HttpRequest, env: str) -> HttpResponse:
+def pull_list(request: AuthenticatedRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
     pulls_sweep_stale()
     context = {
@@ -131,7 +134,7 @@ def _job_or_404(environment: Any, pk: int) -> PullJob:
 
 
 @require_safe
-def pull_detail(request: HttpRequest, env: str, pk: int) -> HttpResponse:
+def pull_detail(request: AuthenticatedRequest, env: str, pk: int) -> HttpResponse:
     environment = environment_get(env)
     pulls_sweep_stale()
     job = _job_or_404(environment, pk)
@@ -147,7 +150,7 @@ def pull_detail(request: HttpRequest, env: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def pull_cancel_view(request: HttpRequest, env: str, pk: int) -> HttpResponse:
+def pull_cancel_view(request: AuthenticatedRequest, env: str, pk: int) -> HttpResponse:
     environment = environment_get(env)
     job = _job_or_404(environment, pk)
     outcome = pull_cancel(user=request.user, job=job, request=request)
@@ -161,7 +164,7 @@ def pull_cancel_view(request: HttpRequest, env: str, pk: int) -> HttpResponse:
 
 
 @require_safe
-async def pull_events(request: HttpRequest, env: str, pk: int) -> HttpResponse:
+async def pull_events(request: HttpRequest, env: str, pk: int) -> HttpResponseBase:
     """Server-sent events of one pull: the state at once, then live progress until it ends."""
     user = await request.auser()
     if not user.is_authenticated:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -17,7 +17,7 @@ from images_app.environments import environment_get
 from images_app.models import Environment, RemovalJob
 from images_app.models.cleanup import RemovalKind
 from images_app.removal_report import report_messages
-from images_app.roles import require_role
+from images_app.roles import AuthenticatedRequest, require_role
 from images_app.selectors.audit import audit_events_for, history_url
 from images_app.selectors.removal import removal_job_get
 from images_app.services import removal
@@ -26,7 +26,7 @@ from images_app.services.cleanup_requests import cleanup_request_create
 # More references than any list page sends at once; beyond it the request is refused.
 MAX_REFS = 2000
 
-CLEANUP_TITLES = {
+CLEANUP_TITLES: dict[str, str] = {
     RemovalKind.REMOVE: "Remove images",
     RemovalKind.PRUNE_DANGLING: "Remove dangling images",
     RemovalKind.REMOVE_UNUSED: "Remove all unused images",
@@ -47,7 +47,7 @@ def _mode(user: Any, kind: str) -> str:
     raise PermissionDenied("Your role may not remove images.")
 
 
-def _refs(request: HttpRequest) -> list[str]:
+def _refs(request: AuthenticatedRequest) -> list[str]:
     source = request.POST if request.method == "POST" else request.GET
     refs = [r.strip() for r in source.getlist("ref") if r.strip()]
     if len(refs) > MAX_REFS:
@@ -60,7 +60,7 @@ class _BadForm(Exception):
 
 
 def _render_confirm(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     environment: Environment,
     plan: removal.RemovalPlan,
     *,
@@ -109,7 +109,7 @@ def _parse_snapshot(text: str) -> list[dict[str, Any]]:
 
 
 def _act(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     environment: Environment,
     *,
     mode: str,
@@ -183,7 +183,7 @@ def _act(
 
 
 @require_http_methods(["GET", "POST"])
-def image_remove_confirm(request: HttpRequest, env: str) -> HttpResponse:
+def image_remove_confirm(request: AuthenticatedRequest, env: str) -> HttpResponse:
     """Confirm removing the given references (`?ref=repo:tag&ref=<image id>`), then remove or request."""
     environment = environment_get(env)
     mode = _mode(request.user, RemovalKind.REMOVE)
@@ -211,7 +211,7 @@ def image_remove_confirm(request: HttpRequest, env: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def image_cleanup_confirm(request: HttpRequest, env: str, kind: str) -> HttpResponse:
+def image_cleanup_confirm(request: AuthenticatedRequest, env: str, kind: str) -> HttpResponse:
     """Prune dangling / remove unused / remove every image: a preview of exactly which, then act."""
     environment = environment_get(env)
     mode = _mode(request.user, kind)
@@ -228,7 +228,7 @@ def image_cleanup_confirm(request: HttpRequest, env: str, kind: str) -> HttpResp
 
 
 @require_GET
-def removal_job_detail(request: HttpRequest, env: str, pk: int) -> HttpResponse:
+def removal_job_detail(request: AuthenticatedRequest, env: str, pk: int) -> HttpResponse:
     """Progress of a removal job: done/total and each item's result; refreshes itself while running."""
     environment = environment_get(env)
     require_role(request.user)

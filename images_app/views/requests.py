@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from images_app.errors import BerthError
 from images_app.models import CleanupRequest
 from images_app.removal_report import report_messages
-from images_app.roles import require_role
+from images_app.roles import AuthenticatedRequest, require_role
 from images_app.selectors.audit import audit_events_for, history_url
 from images_app.selectors.cleanup_requests import request_get, requests_for_list
 from images_app.services import removal
@@ -26,7 +26,7 @@ from images_app.services.cleanup_requests import (
 
 
 @require_GET
-def request_list(request: HttpRequest) -> HttpResponse:
+def request_list(request: AuthenticatedRequest) -> HttpResponse:
     """Pending requests first (the admins' queue), then the user's own, then recent decisions."""
     require_role(request.user)
     requests_expire()
@@ -34,7 +34,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def request_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     require_role(request.user)
     requests_expire()
     cleanup_request = request_get(pk)
@@ -65,7 +65,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required("images_app.approve_cleanup", raise_exception=True)
-def request_approve(request: HttpRequest, pk: int) -> HttpResponse:
+def request_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cleanup_request = request_get(pk)
     try:
         job = cleanup_request_approve(cleanup_request=cleanup_request, actor=request.user, request=request)
@@ -82,7 +82,7 @@ def request_approve(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required("images_app.approve_cleanup", raise_exception=True)
-def request_reject(request: HttpRequest, pk: int) -> HttpResponse:
+def request_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cleanup_request = request_get(pk)
     note = request.POST.get("note", "").strip()
     if not note:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from images_app.roles import ROLES
 from images_app.selectors.users import user_by_username
@@ -35,7 +36,7 @@ _VIA = "manage.py berth_user"
 class Command(BaseCommand):
     help = "Create a user with a role (viewer, operator, admin), change a role, deactivate or reactivate a user."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--role", choices=ROLES, help="Required for a new user")
         parser.add_argument("--email", default="")
@@ -49,7 +50,7 @@ class Command(BaseCommand):
 
     def handle(
         self,
-        *args,
+        *args: Any,
         username: str,
         role: str | None,
         email: str,
@@ -57,7 +58,7 @@ class Command(BaseCommand):
         no_validate: bool,
         deactivate: bool,
         reactivate: bool,
-        **options,
+        **options: Any,
     ) -> None:
         password = self._password(password_stdin)
         user = user_by_username(username)
