@@ -10,7 +10,7 @@ test:
 	@DB=$(DB) scripts/test.sh
 
 lint:
-	@scripts/install.sh test && .venv/bin/ruff check .
+	@scripts/install.sh test && scripts/lint.sh
 
 bench:
 	@scripts/bench.sh

@@ -103,7 +103,7 @@ def cleanup(api: docker.APIClient, run: str, image_ids: list[str]) -> None:
             pass
 
 
-def _django_client(workdir: str, docker_host: str):  # noqa: ANN202  (a django.test.Client)
+def _django_client(workdir: str, docker_host: str):  # a django.test.Client
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -136,7 +136,7 @@ def _django_client(workdir: str, docker_host: str):  # noqa: ANN202  (a django.t
     return client
 
 
-def _median_seconds(action, runs: int) -> float:  # noqa: ANN001
+def _median_seconds(action, runs: int) -> float:
     for _ in range(2):  # warm-up: connection pools, template cache, the CLI's binary in the page cache
         action()
     samples = []

@@ -182,7 +182,7 @@ def _named_routes() -> dict[str, tuple[str, list[str]]]:
 
     routes: dict[str, tuple[str, list[str]]] = {}
 
-    def walk(resolver, prefix: str = "") -> None:  # noqa: ANN001
+    def walk(resolver, prefix: str = "") -> None:
         for pattern in resolver.url_patterns:
             if hasattr(pattern, "url_patterns"):
                 if not getattr(pattern, "namespace", None):
@@ -325,7 +325,7 @@ class PullFeed:
             return self.url
 
 
-def drive_pulls(feed: PullFeed, start_pull, until: float) -> None:  # noqa: ANN001
+def drive_pulls(feed: PullFeed, start_pull, until: float) -> None:
     while time.monotonic() < until:
         time.sleep(3)
         url = start_pull()

@@ -46,7 +46,7 @@ def _require(name: str) -> str:
     return value
 
 
-def push_bench_image(api, registry: str) -> str:  # noqa: ANN001
+def push_bench_image(api, registry: str) -> str:
     reference = f"{registry}/berth-bench-{secrets.token_hex(4)}:v1"
     repository, tag = reference.rsplit(":", 1)
     build_scratch_image(api, reference, layers=[LAYER_BYTES] * 3, busybox=False, labels={"berth.bench": "1"})
@@ -55,7 +55,7 @@ def push_bench_image(api, registry: str) -> str:  # noqa: ANN001
     return reference
 
 
-def remove_quietly(api, reference: str) -> None:  # noqa: ANN001
+def remove_quietly(api, reference: str) -> None:
     import docker
 
     try:
@@ -64,7 +64,7 @@ def remove_quietly(api, reference: str) -> None:  # noqa: ANN001
         pass
 
 
-def login(base_url: str, username: str):  # noqa: ANN201
+def login(base_url: str, username: str):
     import requests
 
     session = requests.Session()
@@ -81,7 +81,7 @@ def login(base_url: str, username: str):  # noqa: ANN201
     return session
 
 
-def berth_pull(session, base_url: str, reference: str) -> float:  # noqa: ANN001
+def berth_pull(session, base_url: str, reference: str) -> float:
     """Seconds from submitting the form to the job having succeeded."""
     from images_app.models import PullJob
 
@@ -153,7 +153,7 @@ async def _sse_client(port: int, path: str, cookie: str, delays: list[float], co
         writer.close()
 
 
-async def _watch(port: int, path: str, cookie: str, clients: int, start_pull) -> tuple[list[float], list[int]]:  # noqa: ANN001
+async def _watch(port: int, path: str, cookie: str, clients: int, start_pull) -> tuple[list[float], list[int]]:
     delays: list[float] = []
     events = [asyncio.Event() for _ in range(clients)]
     tasks = [asyncio.create_task(_sse_client(port, path, cookie, delays, events[i])) for i in range(clients)]
@@ -164,7 +164,7 @@ async def _watch(port: int, path: str, cookie: str, clients: int, start_pull) ->
     return delays, list(counts)
 
 
-def relay_delays(api, session, port: int, reference: str) -> tuple[list[float], list[int]]:  # noqa: ANN001
+def relay_delays(api, session, port: int, reference: str) -> tuple[list[float], list[int]]:
     from django.contrib.auth import get_user_model
 
     from images_app.environments import environment_get

@@ -1,6 +1,8 @@
 import os
 import warnings
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import django
 from asgiref.sync import ThreadSensitiveContext
@@ -30,7 +32,12 @@ class ReusedThreadsASGIHandler(ASGIHandler):
         super().__init__()
         self._idle: list[ThreadPoolExecutor] = []
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 (the ASGI signature)
+    async def __call__(
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[Mapping[str, Any]]],
+        send: Callable[[Mapping[str, Any]], Awaitable[None]],
+    ) -> None:
         if self._idle:
             executor = self._idle.pop()
         else:

@@ -1,8 +1,10 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _after_migrate(sender, **kwargs) -> None:  # noqa: ANN001
+def _after_migrate(sender: AppConfig, **kwargs: Any) -> None:
     from django.db import connections
 
     from images_app.audit_planner import install_audit_planner_hints

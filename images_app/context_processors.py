@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest
@@ -28,7 +30,7 @@ def nav_section(url_name: str | None) -> str:
     return ""
 
 
-def berth(request: HttpRequest) -> dict:
+def berth(request: HttpRequest) -> dict[str, Any]:
     match = getattr(request, "resolver_match", None)
     current = (match.kwargs.get("env") if match else None) or settings.BERTH_DEFAULT_ENVIRONMENT
     context = {

@@ -159,8 +159,7 @@ async def sse_stream(
             raw = await client.get(snapshot_key(job_id))
         except redis.RedisError as exc:
             logger.warning("Live progress unavailable for pull %s: %s", job_id, exc)
-            snapshot = await fallback_snapshot()
-            yield _sse(snapshot, "snapshot")
+            yield _sse(await fallback_snapshot(), "snapshot")
             yield _sse({"reason": "live progress unavailable"}, "unavailable")
             return
         snapshot = json.loads(raw) if raw else None
@@ -213,7 +212,7 @@ async def _release(pubsub: aioredis.client.PubSub, client: aioredis.Redis) -> No
     except (redis.RedisError, OSError):
         pass
     finally:
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         await client.aclose()
 
 

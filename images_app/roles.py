@@ -5,8 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+# A user as Django types request.user (an anonymous one has no role). Berth uses Django's own User model.
+Actor = User | AnonymousUser
+
+
+class AuthenticatedRequest(HttpRequest):
+    """A request on a page behind login (LoginRequiredMiddleware): its user is a User, never anonymous."""
+
+    user: User
+
 
 VIEWER = "viewer"
 OPERATOR = "operator"
@@ -53,7 +64,7 @@ def ensure_roles() -> None:
         group.permissions.set(permissions)
 
 
-def assign_role(user: AbstractBaseUser, role: str) -> None:
+def assign_role(user: User, role: str) -> None:
     if role not in ROLES:
         raise ValueError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}")
     ensure_roles()
@@ -61,7 +72,7 @@ def assign_role(user: AbstractBaseUser, role: str) -> None:
     user.groups.add(Group.objects.get(name=role))
 
 
-def role_of(user: AbstractBaseUser) -> str | None:
+def role_of(user: User) -> str | None:
     """The user's highest role, or None, as the database says now."""
     if not user.is_authenticated:
         return None
@@ -70,7 +81,7 @@ def role_of(user: AbstractBaseUser) -> str | None:
     return _highest_role(set(user.groups.values_list("name", flat=True)))
 
 
-def request_role(user: AbstractBaseUser | AnonymousUser) -> str | None:
+def request_role(user: Actor) -> str | None:
     """role_of() for the user of the current request, from the query that also read its permissions."""
     if not user.is_authenticated:
         return None
@@ -79,7 +90,7 @@ def request_role(user: AbstractBaseUser | AnonymousUser) -> str | None:
     return _highest_role(_grants(user).roles)
 
 
-def require_role(user: AbstractBaseUser | AnonymousUser) -> None:
+def require_role(user: Actor) -> None:
     """PermissionDenied (403) for an account without a role (one an admin has not set up yet)."""
     if request_role(user) is None:
         raise PermissionDenied("Your account has no role yet.")
@@ -101,7 +112,7 @@ class _Grants:
 _GRANTS_CACHE = "_berth_grants"
 
 
-def _grants(user: AbstractBaseUser) -> _Grants:
+def _grants(user: User) -> _Grants:
     """The user's groups and their permissions, read in one query and kept on the user object.
 
     Every page asks for the role (navigation) and several permissions; Django's ModelBackend
@@ -132,12 +143,12 @@ class RoleBackend(ModelBackend):
     is skipped, and the groups and their permissions come from one query (_grants).
     """
 
-    def get_user_permissions(self, user_obj: AbstractBaseUser, obj: object = None) -> set[str]:
+    def get_user_permissions(self, user_obj: User | AnonymousUser, obj: object = None) -> set[str]:
         if user_obj.is_active and user_obj.is_superuser and obj is None:
             return super().get_user_permissions(user_obj, obj)
         return set()
 
-    def get_group_permissions(self, user_obj: AbstractBaseUser, obj: object = None) -> set[str]:
+    def get_group_permissions(self, user_obj: User | AnonymousUser, obj: object = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if user_obj.is_superuser:

@@ -18,7 +18,7 @@ import docker
 
 # Run as a script from the repository root: make the repository importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tooling.scratch_images import build_scratch_image, push_image  # noqa: E402
+from tooling.scratch_images import build_scratch_image, push_image
 
 LABEL = "org.berth.demo"
 

@@ -49,8 +49,7 @@ export BERTH_MANIFEST_STATIC=0
 # A throwaway key for the test run only.
 export DJANGO_SECRET_KEY="test-only-$(date +%s)-$$"
 
-echo "[test] ruff"
-ruff check .
+scripts/lint.sh
 echo "[test] pytest"
 status=0
 python -m pytest "$@" || status=$?

@@ -150,7 +150,7 @@ def start_container(docker_api: docker.APIClient) -> Iterator[Callable[..., str]
 
 
 @pytest.fixture
-def make_user(db) -> Callable[..., object]:  # noqa: ANN001
+def make_user(db) -> Callable[..., object]:
     def make(username: str, role: str | None = VIEWER, **extra: object) -> object:
         ensure_roles()
         user = get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
@@ -162,22 +162,22 @@ def make_user(db) -> Callable[..., object]:  # noqa: ANN001
 
 
 @pytest.fixture
-def viewer(make_user):  # noqa: ANN001, ANN201
+def viewer(make_user):
     return make_user("vera", VIEWER)
 
 
 @pytest.fixture
-def operator(make_user):  # noqa: ANN001, ANN201
+def operator(make_user):
     return make_user("otto", OPERATOR)
 
 
 @pytest.fixture
-def admin_user(make_user):  # noqa: ANN001, ANN201
+def admin_user(make_user):
     return make_user("ada", ADMIN)
 
 
 @pytest.fixture
-def second_admin(make_user):  # noqa: ANN001, ANN201
+def second_admin(make_user):
     return make_user("alan", ADMIN)
 
 
@@ -188,22 +188,22 @@ def logged_in(user: object) -> Client:
 
 
 @pytest.fixture
-def viewer_client(viewer) -> Client:  # noqa: ANN001
+def viewer_client(viewer) -> Client:
     return logged_in(viewer)
 
 
 @pytest.fixture
-def operator_client(operator) -> Client:  # noqa: ANN001
+def operator_client(operator) -> Client:
     return logged_in(operator)
 
 
 @pytest.fixture
-def admin_client(admin_user) -> Client:  # noqa: ANN001
+def admin_client(admin_user) -> Client:
     return logged_in(admin_user)
 
 
 @pytest.fixture
-def environment(db):  # noqa: ANN001, ANN201
+def environment(db):
     sync_environments()
     return environment_get("local")
 
@@ -242,12 +242,12 @@ def start_worker(tmp_dir: Path, extra_env: dict[str, str] | None = None, name: s
 
 
 @pytest.fixture(scope="session")
-def process_dir(tmp_path_factory) -> Path:  # noqa: ANN001
+def process_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("processes")
 
 
 @pytest.fixture(scope="session")
-def live_url(django_db_setup, django_db_blocker, process_dir: Path) -> Iterator[str]:  # noqa: ANN001
+def live_url(django_db_setup, django_db_blocker, process_dir: Path) -> Iterator[str]:
     """A real ASGI server (uvicorn) on loopback, sharing the test database.
 
     Tests using it need `transactional_db` so their rows are committed and visible.
@@ -258,7 +258,7 @@ def live_url(django_db_setup, django_db_blocker, process_dir: Path) -> Iterator[
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, process_dir: Path) -> Iterator[ManagedProcess]:  # noqa: ANN001
+def celery_worker_process(django_db_setup, django_db_blocker, process_dir: Path) -> Iterator[ManagedProcess]:
     """A real Celery worker on the test Redis, sharing the test database."""
     proc = start_worker(process_dir)
     yield proc
@@ -304,7 +304,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser) -> Iterator[object]:  # noqa: ANN001
+def page(browser) -> Iterator[object]:
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(15000)
@@ -312,7 +312,7 @@ def page(browser) -> Iterator[object]:  # noqa: ANN001
     context.close()
 
 
-def browser_login(page, base_url: str, username: str, password: str = PASSWORD) -> None:  # noqa: ANN001
+def browser_login(page, base_url: str, username: str, password: str = PASSWORD) -> None:
     page.goto(base_url + "/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)

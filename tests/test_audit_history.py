@@ -18,18 +18,18 @@ from images_app.selectors.audit import audit_events_for
 from images_app.services.audit import audit_record
 
 
-def record(**fields):  # noqa: ANN003, ANN201
+def record(**fields):
     fields.setdefault("action", "pull_requested")
     fields.setdefault("outcome", "success")
     return audit_record(**fields)
 
 
-def listed_ids(response) -> list[int]:  # noqa: ANN001
+def listed_ids(response) -> list[int]:
     return [event.pk for event in response.context["page"].events]
 
 
 @pytest.fixture
-def history(db, operator, admin_user):  # noqa: ANN001, ANN201
+def history(db, operator, admin_user):
     """A small, varied history."""
     return {
         "pull_nginx": record(actor=operator, environment="local", target_reference="docker.io/library/nginx:1.25"),
@@ -187,7 +187,7 @@ def _db_rows(ids: list[int]) -> list[dict]:
     return rows
 
 
-def _body(response) -> bytes:  # noqa: ANN001
+def _body(response) -> bytes:
     assert response.streaming
     return b"".join(response.streaming_content)
 
@@ -260,7 +260,7 @@ def test_export_under_asgi_streams_chunk_by_chunk(admin_user, monkeypatch):
     client.force_login(admin_user)
     expected = AuditEvent.objects.count()  # 35 and the login
 
-    async def fetch():  # noqa: ANN202
+    async def fetch():
         response = await client.get(reverse("audit_export", kwargs={"fmt": "jsonl"}))
         assert hasattr(response.streaming_content, "__anext__")
         return [chunk async for chunk in response.streaming_content]
@@ -296,7 +296,7 @@ def test_event_page_names_the_job_and_request_it_belongs_to(viewer_client, opera
     assert listed_ids(listed) == [event.pk]
 
 
-def _export_peak(client, query: dict) -> tuple[int, int]:  # noqa: ANN001
+def _export_peak(client, query: dict) -> tuple[int, int]:
     """(bytes exported, peak bytes allocated while streaming them)."""
     import tracemalloc
 

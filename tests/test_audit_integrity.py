@@ -29,7 +29,7 @@ from tests.conftest import REPO_ROOT, _test_database_url, logged_in
 TABLE = AuditEvent._meta.db_table
 
 
-def record(n: int = 1, **fields) -> list[AuditEvent]:  # noqa: ANN003
+def record(n: int = 1, **fields) -> list[AuditEvent]:
     fields.setdefault("action", "pull_requested")
     fields.setdefault("outcome", "success")
     return [audit_record(target_reference=f"app:{index}", **fields) for index in range(n)]
@@ -76,7 +76,7 @@ def test_deleting_an_event_is_refused(db):
 
 
 @pytest.fixture
-def superuser_client(make_user):  # noqa: ANN001, ANN201
+def superuser_client(make_user):
     return logged_in(make_user("root", ADMIN, is_staff=True, is_superuser=True))
 
 
@@ -251,7 +251,7 @@ def test_chain_stays_valid_under_concurrent_writer_processes():
 
 
 @pytest.fixture
-def aged(monkeypatch):  # noqa: ANN001, ANN201
+def aged(monkeypatch):
     """Record events as if at a given time."""
 
     def at(when: dt.datetime, n: int) -> list[AuditEvent]:

@@ -18,7 +18,7 @@ from images_app.services.audit import audit_record
 URL = "/env/local/"
 
 
-def _oracle(docker_api) -> dict:  # noqa: ANN001
+def _oracle(docker_api) -> dict:
     """Counts and bytes by category, from the SDK: the CLI's `docker image ls` and `docker ps -a`."""
     per_image = Counter(c["ImageID"] for c in docker_api.containers(all=True))
     result = Counter()

@@ -53,7 +53,7 @@ def _write(path: Path, key: ec.EllipticCurvePrivateKey | None = None, cert: x509
         path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
-def _cert(subject: str, key, issuer_name, issuer_key, *, ca: bool = False, usage=None, sans=None):  # noqa: ANN001, ANN202
+def _cert(subject: str, key, issuer_name, issuer_key, *, ca: bool = False, usage=None, sans=None):
     now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
@@ -99,12 +99,12 @@ def make_pki(folder: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def tls_engine():  # noqa: ANN201
+def tls_engine():
     # A short folder: dockerd's containerd socket lives below it and unix paths are limited.
     folder = Path(tempfile.mkdtemp(prefix="btls-", dir="/tmp"))
     server_dir, client_dir = make_pki(folder)
     port = free_port()
-    log = open(folder / "dockerd.log", "wb")  # noqa: SIM115
+    log = open(folder / "dockerd.log", "wb")
     proc = subprocess.Popen(
         [
             "dockerd",
@@ -161,7 +161,7 @@ def tls_engine():  # noqa: ANN201
 
 
 @pytest.fixture(autouse=True)
-def _fresh_clients():  # noqa: ANN202
+def _fresh_clients():
     forget_clients()
     yield
     forget_clients()

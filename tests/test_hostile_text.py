@@ -36,11 +36,11 @@ def hostile_image(images, unique_name) -> tuple[str, str]:
     return repository, image_id
 
 
-def watch(page) -> list[str]:  # noqa: ANN001
+def watch(page) -> list[str]:
     """Record every dialog a page opens (an alert() would be the classic proof of XSS)."""
     dialogs: list[str] = []
 
-    def on_dialog(dialog) -> None:  # noqa: ANN001
+    def on_dialog(dialog) -> None:
         dialogs.append(dialog.message)
         dialog.dismiss()
 
@@ -48,7 +48,7 @@ def watch(page) -> list[str]:  # noqa: ANN001
     return dialogs
 
 
-def assert_inert(page, dialogs: list[str]) -> None:  # noqa: ANN001
+def assert_inert(page, dialogs: list[str]) -> None:
     assert page.evaluate("window.__pwned") is None
     assert dialogs == []
     for selector in ("#pwned-img", "#pwned-script", "#pwned-bold"):

@@ -18,7 +18,7 @@ def _url(image_id: str) -> str:
 
 
 @pytest.fixture
-def rich_image(images, unique_name):  # noqa: ANN001, ANN201
+def rich_image(images, unique_name):
     repo = unique_name("detail")
     image_id = images.build(
         f"{repo}:1",

@@ -26,17 +26,17 @@ from tests.support.inventory import LABEL, cli_rows, new_run_label, page_rows
 URL = "/env/local/images/"
 
 
-def _get(client, **params):  # noqa: ANN001, ANN202
+def _get(client, **params):
     return client.get(URL, params)
 
 
 @pytest.fixture
-def run_label():  # noqa: ANN201
+def run_label():
     return new_run_label()
 
 
 @pytest.fixture
-def trio(images, unique_name, run_label):  # noqa: ANN001, ANN201
+def trio(images, unique_name, run_label):
     """Three images of one test: one with two tags, one plain, one dangling."""
     value, _ = run_label
     repo = unique_name("inv")

@@ -249,7 +249,7 @@ HTTPS = {"X-Forwarded-Proto": "https"}
 
 
 @pytest.fixture(scope="module")
-def production_server(django_db_setup, tmp_path_factory):  # noqa: ANN001
+def production_server(django_db_setup, tmp_path_factory):
     """uvicorn with DEBUG off, HTTPS on behind a proxy, and collected, hashed static files."""
     tmp = tmp_path_factory.mktemp("production")
     extra = {
@@ -340,7 +340,7 @@ def every_postable_path() -> dict[str, str]:
     paths: dict[str, str] = {}
     resolver = get_resolver()
 
-    def walk(resolver, prefix: str = "", namespace: str = "") -> None:  # noqa: ANN001
+    def walk(resolver, prefix: str = "", namespace: str = "") -> None:
         for pattern in resolver.url_patterns:
             if hasattr(pattern, "url_patterns"):
                 inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace

@@ -25,7 +25,7 @@ def closed_redis_url() -> str:
     return f"redis://127.0.0.1:{free_port()}/0"
 
 
-def make_job(environment, user, reference="localhost:5000/app:v1", **fields) -> PullJob:  # noqa: ANN001
+def make_job(environment, user, reference="localhost:5000/app:v1", **fields) -> PullJob:
     job = PullJob.objects.create(environment=environment, reference=reference, requested_by=user, **fields)
     pull_stream.forget(job.pk)  # test databases hand ids out again; Redis would remember them
     return job

@@ -17,12 +17,8 @@ from images_app.crypto import SecretUnreadable, decrypt_secret, encrypt_secret
 from images_app.errors import EngineError, RegistryError
 from images_app.models import AuditEvent, Registry
 from images_app.selectors import registries as registry_selectors
-from images_app.services.registries import (
-    registry_auth,
-    registry_auth_for_pull,
-    registry_create,
-    registry_for_reference,
-)
+from images_app.selectors.registries import registry_auth, registry_auth_for_pull, registry_for_reference
+from images_app.services.registries import registry_create
 from tests.conftest import free_port
 from tests.support.fake_registry import FakeRegistry
 

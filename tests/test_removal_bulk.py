@@ -58,7 +58,7 @@ def test_selecting_every_tag_of_an_image_deletes_it(admin_client, environment, i
     assert f"Untagged: {repo}:a" in texts and f"Deleted: {image_id}" in texts
 
 
-def _post_cleanup(client, url, **extra):  # noqa: ANN001, ANN202
+def _post_cleanup(client, url, **extra):
     page = client.get(url)
     assert page.status_code == 200
     return page, client.post(url, {**confirm_form(page), **extra})
@@ -143,7 +143,7 @@ def test_remove_everything_keeps_images_of_running_containers(
     assert progress.status_code == 200 and 'http-equiv="refresh"' not in progress.content.decode()
 
 
-def _wait_for_job(job, timeout=60):  # noqa: ANN001, ANN202
+def _wait_for_job(job, timeout=60):
     import time
 
     deadline = time.monotonic() + timeout

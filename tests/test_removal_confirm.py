@@ -167,7 +167,7 @@ def test_the_same_image_named_twice_is_planned_once(admin_client, environment, i
     assert [(i.reference, i.action) for i in page.context["plan"].items] == [(image_id, "delete")]
 
 
-def _build_child(images, base_tag: str, tag: str) -> str:  # noqa: ANN001
+def _build_child(images, base_tag: str, tag: str) -> str:
     """An image built FROM a local one: its parent chain leads to the base."""
     import io
     import tarfile

@@ -9,7 +9,7 @@ from images_app.engine.images import conflict_from_message
 from images_app.errors import RemovalConflict
 
 
-def _conflict(environment, reference, force=False) -> RemovalConflict:  # noqa: ANN001
+def _conflict(environment, reference, force=False) -> RemovalConflict:
     with pytest.raises(RemovalConflict) as caught:
         engine.remove_image(environment, reference, force=force)
     return caught.value

@@ -30,7 +30,7 @@ def _push(docker_api: docker.APIClient, repository: str, tag: str) -> str:
     return next(d for d in digests if d.startswith(f"{repository}@"))
 
 
-def _digest_only(images, docker_api, registry_host: str, name: str) -> tuple[str, str]:  # noqa: ANN001
+def _digest_only(images, docker_api, registry_host: str, name: str) -> tuple[str, str]:
     """An image known only by a digest reference: pushed, removed, pulled back by digest."""
     repository = f"{registry_host}/{name}"
     image_id = images.build(f"{repository}:v1", busybox=False)
@@ -40,41 +40,41 @@ def _digest_only(images, docker_api, registry_host: str, name: str) -> tuple[str
     return image_id, digest_ref
 
 
-def _none(images, docker_api, registry_host, name):  # noqa: ANN001, ANN202
+def _none(images, docker_api, registry_host, name):
     dangling = images.build(f"{name}:1", busybox=False)
     images.build(f"{name}:1", busybox=False)  # the tag moves away: the first image is left dangling
     return dangling
 
 
-def _one_tag(images, docker_api, registry_host, name):  # noqa: ANN001, ANN202
+def _one_tag(images, docker_api, registry_host, name):
     return images.build(f"{name}:1", busybox=False)
 
 
-def _tag_and_digest_of_one_repository(images, docker_api, registry_host, name):  # noqa: ANN001, ANN202
+def _tag_and_digest_of_one_repository(images, docker_api, registry_host, name):
     repository = f"{registry_host}/{name}"
     image_id = images.build(f"{repository}:v1", busybox=False)
     _push(docker_api, repository, "v1")
     return image_id
 
 
-def _several_tags_of_one_repository(images, docker_api, registry_host, name):  # noqa: ANN001, ANN202
+def _several_tags_of_one_repository(images, docker_api, registry_host, name):
     image_id = images.build(f"{name}:1", busybox=False)
     images.tag(image_id, f"{name}:2")
     return image_id
 
 
-def _tags_of_several_repositories(images, docker_api, registry_host, name):  # noqa: ANN001, ANN202
+def _tags_of_several_repositories(images, docker_api, registry_host, name):
     image_id = images.build(f"{name}:1", busybox=False)
     images.tag(image_id, f"{name}-other:1")
     return image_id
 
 
-def _digest_only_case(images, docker_api, registry_host, name):  # noqa: ANN001, ANN202
+def _digest_only_case(images, docker_api, registry_host, name):
     image_id, _ = _digest_only(images, docker_api, registry_host, name)
     return image_id
 
 
-def _digest_and_tag_of_different_repositories(images, docker_api, registry_host, name):  # noqa: ANN001, ANN202
+def _digest_and_tag_of_different_repositories(images, docker_api, registry_host, name):
     image_id, _ = _digest_only(images, docker_api, registry_host, name)
     images.tag(image_id, f"{name}-other:1")
     return image_id

@@ -13,7 +13,7 @@ CLEANUP_URLS = ["/env/local/images/prune/", "/env/local/images/remove-unused/", 
 
 
 @pytest.fixture
-def pending_request(operator, environment, images, unique_name):  # noqa: ANN001, ANN201
+def pending_request(operator, environment, images, unique_name):
     repo = unique_name("roles")
     image_id = images.build(f"{repo}:1", busybox=False)
     plan = removal.removal_plan(environment=environment, refs=[f"{repo}:1"])

@@ -51,7 +51,7 @@ def test_request_role_is_the_highest_role(viewer, admin_user, django_user_model)
     assert request_role(nobody) is None
 
 
-def _run_async(make_coroutine) -> object:  # noqa: ANN001
+def _run_async(make_coroutine) -> object:
     """Run a coroutine on a thread of its own: the test's thread may hold a running loop (Playwright's)."""
     with ThreadPoolExecutor(max_workers=1) as runner:
         return runner.submit(lambda: asyncio.run(make_coroutine())).result(60)
@@ -66,7 +66,7 @@ def test_under_asgi_a_page_hops_into_threads_a_few_times_not_once_per_middleware
     hops = []
     original = SyncToAsync.__call__
 
-    async def counting(self, *args, **kwargs):  # noqa: ANN001, ANN202
+    async def counting(self, *args, **kwargs):
         hops.append(getattr(self.func, "__qualname__", repr(self.func)))
         return await original(self, *args, **kwargs)
 
@@ -81,7 +81,7 @@ def test_under_asgi_a_page_hops_into_threads_a_few_times_not_once_per_middleware
     assert len(hops) <= 8, hops
 
 
-def _get_through_asgi(application, path: str) -> int:  # noqa: ANN001
+def _get_through_asgi(application, path: str) -> int:
     """One GET through an ASGI application, as uvicorn would send it; the response status."""
 
     async def exchange() -> int:
@@ -115,7 +115,7 @@ def test_pages_served_over_asgi_reuse_their_thread_and_its_database_connection(t
     # handler keeps threads between requests and CONN_MAX_AGE keeps their connections.
     handler = ReusedThreadsASGIHandler()
 
-    def connection_of(executor) -> object:  # noqa: ANN001
+    def connection_of(executor) -> object:
         return executor.submit(lambda: connections["default"].connection).result(10)
 
     try:

@@ -17,7 +17,7 @@ from images_app.services.cleanup_requests import RequestNotPending
 from tests.support.removal import REMOVE_URL, confirm_form, engine_ids, image_exists
 
 
-def _request_removal(client, refs, reason="disk is full"):  # noqa: ANN001, ANN202
+def _request_removal(client, refs, reason="disk is full"):
     page = client.get(REMOVE_URL, {"ref": refs})
     assert page.status_code == 200 and page.context["mode"] == "request"
     query = "&".join(f"ref={r}" for r in refs)
@@ -192,7 +192,7 @@ def test_requests_expire_with_an_audit_event(operator, operator_client, admin_cl
         cleanup_requests.cleanup_request_approve(cleanup_request=request, actor=admin_client_user(admin_client))
 
 
-def admin_client_user(client: Client):  # noqa: ANN201
+def admin_client_user(client: Client):
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.get(pk=client.session["_auth_user_id"])
@@ -238,7 +238,7 @@ def test_concurrent_approvals_execute_once(
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
-    def approve(user) -> None:  # noqa: ANN001
+    def approve(user) -> None:
         try:
             client = Client()
             client.force_login(user)

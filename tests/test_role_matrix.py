@@ -185,7 +185,7 @@ def _pending_request(world: World, tag: str, reason: str = "matrix") -> CleanupR
 
 
 @pytest.fixture(scope="module")
-def pushed(docker_api, registry_host: str):  # noqa: ANN001, ANN201
+def pushed(docker_api, registry_host: str):
     """One small image in the loopback registry, for the registry tags page."""
     factory = ImageFactory(docker_api)
     name = f"matrix-{secrets.token_hex(3)}"
@@ -195,7 +195,7 @@ def pushed(docker_api, registry_host: str):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def world(environment, images, registry_host, pushed, viewer, operator, admin_user, make_user) -> World:  # noqa: ANN001
+def world(environment, images, registry_host, pushed, viewer, operator, admin_user, make_user) -> World:
     tag = f"matrix-{secrets.token_hex(3)}:v1"
     image_id = images.build(tag, busybox=False)
     users = {VIEWER: viewer, OPERATOR: operator, ADMIN: admin_user}

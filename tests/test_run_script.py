@@ -47,7 +47,7 @@ def _run_env(data_dir: Path, port: int) -> dict[str, str]:
     return env
 
 
-def _wait_for(check, seconds: float) -> bool:  # noqa: ANN001
+def _wait_for(check, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if check():
@@ -80,7 +80,7 @@ def _serving(url: str) -> bool:
         return False
 
 
-def _run(tmp_path: Path):  # noqa: ANN202
+def _run(tmp_path: Path):
     port = free_port()
     env = _run_env(tmp_path / "data", port)
     log_path = tmp_path / "run.log"
@@ -102,13 +102,13 @@ def _run(tmp_path: Path):  # noqa: ANN202
 
 
 @pytest.fixture
-def running(tmp_path):  # noqa: ANN001, ANN201
+def running(tmp_path):
     """A run of our own, for tests that stop or kill it."""
     yield from _run(tmp_path)
 
 
 @pytest.fixture(scope="module")
-def shared_run(tmp_path_factory):  # noqa: ANN001, ANN201
+def shared_run(tmp_path_factory):
     """One run for the tests that only look at it (each start costs seconds)."""
     yield from _run(tmp_path_factory.mktemp("shared-run"))
 

@@ -14,13 +14,13 @@ from images_app.services.cleanup_requests import cleanup_request_reject
 Pull = PullJob.Status
 
 
-def _pull(environment, user, status):  # noqa: ANN001, ANN202
+def _pull(environment, user, status):
     return PullJob.objects.create(
         environment=environment, reference="localhost:5000/app:v1", requested_by=user, status=status
     )
 
 
-def _snapshot(model, pk):  # noqa: ANN001, ANN202
+def _snapshot(model, pk):
     return model.objects.filter(pk=pk).values().get()
 
 

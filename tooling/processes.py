@@ -33,7 +33,7 @@ class ManagedProcess:
         self.args = args
         self.name = name or Path(args[2] if len(args) > 2 else args[0]).name
         self.log_path = log_path
-        self.log = open(log_path, "ab")  # noqa: SIM115  (closed in stop)
+        self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(
             args, cwd=REPO_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )

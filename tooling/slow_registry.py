@@ -19,7 +19,7 @@ class _ThrottlingHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
     proxy: SlowRegistry
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def _forward(self) -> None:
@@ -58,8 +58,8 @@ class _ThrottlingHandler(BaseHTTPRequestHandler):
         finally:
             conn.close()
 
-    do_GET = _forward  # noqa: N815
-    do_HEAD = _forward  # noqa: N815
+    do_GET = _forward
+    do_HEAD = _forward
 
 
 class SlowRegistry:

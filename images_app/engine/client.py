@@ -42,7 +42,7 @@ def forget_clients() -> None:
         _clients.clear()
 
 
-class _EngineClient(docker.APIClient):
+class _EngineClient(docker.APIClient):  # type: ignore[misc]  # the SDK ships no type information
     """The SDK's client, deaf to the process environment.
 
     requests would let REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace the engine's CA (DOCKER_CERT_PATH/ca.pem)
@@ -51,7 +51,7 @@ class _EngineClient(docker.APIClient):
     """
 
     @property
-    def trust_env(self) -> bool:  # type: ignore[override]
+    def trust_env(self) -> bool:
         return False
 
     @trust_env.setter
@@ -104,7 +104,7 @@ def endpoint_ping(endpoint: Endpoint) -> str:
     """The engine's version string; raises EngineUnavailable when it does not answer."""
     client = client_for(endpoint)
     with translate_errors(endpoint):
-        return client.version().get("Version", "")
+        return str(client.version().get("Version", ""))
 
 
 def explanation(exc: docker.errors.APIError) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from images_app.engine.client import client_for, translate_errors
 from images_app.engine.types import ContainerInfo, Endpoint
@@ -16,7 +17,7 @@ def list_containers(endpoint: Endpoint) -> list[ContainerInfo]:
     return [_container_from_api(item) for item in raw]
 
 
-def _container_from_api(item: dict) -> ContainerInfo:
+def _container_from_api(item: dict[str, Any]) -> ContainerInfo:
     names = item.get("Names") or []
     return ContainerInfo(
         id=item["Id"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import docker
 
@@ -31,7 +32,7 @@ def list_images(
     return [_image_from_api(item) for item in raw]
 
 
-def _image_from_api(item: dict) -> ImageInfo:
+def _image_from_api(item: dict[str, Any]) -> ImageInfo:
     return ImageInfo(
         id=item["Id"],
         repo_tags=tuple(t for t in (item.get("RepoTags") or ()) if t != _NONE_TAG),

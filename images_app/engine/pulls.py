@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
+from typing import Any
 
 from docker.auth import encode_header
 
@@ -23,7 +24,7 @@ def pull_events(
     *,
     auth: dict[str, str] | None = None,
     should_stop: Callable[[], bool] | None = None,
-) -> Iterator[dict]:
+) -> Generator[dict[str, Any], None, None]:
     """Yield the engine's pull progress events, in order, as dicts.
 
     Raises PullFailed when an event carries `error`/`errorDetail`: engines answer

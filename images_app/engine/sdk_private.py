@@ -22,7 +22,10 @@ def post_streaming(
     client: docker.APIClient, path: str, *, params: dict[str, Any], headers: dict[str, str]
 ) -> requests.Response:
     """POST to an engine path and return the open streaming response (the caller closes it)."""
-    return client._post(client._url(path), params=params, headers=headers, stream=True, timeout=None)
+    response: requests.Response = client._post(
+        client._url(path), params=params, headers=headers, stream=True, timeout=None
+    )
+    return response
 
 
 def json_events(client: docker.APIClient, response: requests.Response) -> Iterator[Any]:

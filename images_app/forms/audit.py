@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 from django.core.validators import RegexValidator
@@ -38,8 +39,9 @@ class AuditFilterForm(forms.Form):
         required=False, min_value=1, max_value=_MAX_PK, widget=forms.HiddenInput, label="Removal job"
     )
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         for name in ("date_from", "date_to"):
             day = data.get(name)
             if day is not None and not (_MIN_DATE <= day <= _MAX_DATE):

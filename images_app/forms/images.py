@@ -47,13 +47,13 @@ class ImageFilterForm(forms.Form):
     order = forms.ChoiceField(required=False, choices=[("asc", "ascending"), ("desc", "descending")])
 
     def clean_q(self) -> str:
-        value = self.cleaned_data["q"]
+        value: str = self.cleaned_data["q"]
         if _CONTROL.search(value):
             raise forms.ValidationError("Search text must not contain control characters.")
         return value
 
     def clean_reference(self) -> str:
-        value = self.cleaned_data["reference"].strip()
+        value: str = self.cleaned_data["reference"].strip()
         if value and not _REFERENCE_PATTERN.fullmatch(value):
             raise forms.ValidationError(
                 "A reference pattern uses letters, digits, . _ - / : @ and the wildcards * and ? only."
@@ -61,13 +61,13 @@ class ImageFilterForm(forms.Form):
         return value
 
     def clean_before(self) -> str:
-        return _clean_image_pointer(self.cleaned_data["before"])
+        return _clean_image_pointer(str(self.cleaned_data["before"]))
 
     def clean_since(self) -> str:
-        return _clean_image_pointer(self.cleaned_data["since"])
+        return _clean_image_pointer(str(self.cleaned_data["since"]))
 
     def clean_label(self) -> str:
-        value = self.cleaned_data["label"].strip()
+        value: str = self.cleaned_data["label"].strip()
         if not value:
             return ""
         key, _, label_value = value.partition("=")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from images_app.models import Registry
 from images_app.registry_client import parse_registry_url
 
 
-class RegistryForm(forms.ModelForm):
+class RegistryForm(forms.ModelForm[Registry]):
     password = forms.CharField(
         label="Password or token",
         required=False,
@@ -29,7 +31,7 @@ class RegistryForm(forms.ModelForm):
             "(plain HTTP for localhost, HTTPS otherwise unless you write http://).",
         }
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         editing = self.instance.pk is not None
         if editing:
@@ -43,7 +45,7 @@ class RegistryForm(forms.ModelForm):
             del self.fields["clear_password"]
 
     def clean_url(self) -> str:
-        url = self.cleaned_data["url"].strip()
+        url: str = self.cleaned_data["url"].strip()
         try:
             _, host = parse_registry_url(url)
         except ValueError as exc:
@@ -54,8 +56,9 @@ class RegistryForm(forms.ModelForm):
             raise forms.ValidationError(f"The registry {other.name} already has the address {host}.")
         return url
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("password") and not data.get("username", "").strip():
             self.add_error(
                 "username", "A password or token needs a username (for a token, the name the registry expects)."

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any, cast
 
 from django import forms
 
 from images_app.models import Registry
+from images_app.selectors.registries import registry_for_host
 from images_app.selectors.search import DOCKER_HUB_HOSTS, SearchQuery
-from images_app.services.registries import registry_for_host
 
 MAX_TERM_LENGTH = 200
 MAX_STARS = 10_000_000
@@ -31,22 +32,23 @@ class SearchForm(forms.Form):
     min_stars = forms.IntegerField(label="Minimum stars", required=False, min_value=0, max_value=MAX_STARS)
     limit = forms.IntegerField(label="Results", required=False, min_value=1, max_value=100, initial=25)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [("", "Docker Hub")]
         for registry in Registry.objects.exclude(host=None):
             choices.append((str(registry.pk), f"{registry.name} ({registry.host})"))
-        self.fields["index"].choices = choices
+        cast(forms.ChoiceField, self.fields["index"]).choices = choices
 
     def clean_term(self) -> str:
-        term = self.cleaned_data["term"]
+        term: str = self.cleaned_data["term"]
         bad = next((ch for ch in term if unicodedata.category(ch).startswith("C")), None)
         if bad is not None:
             raise forms.ValidationError(f"The search term contains an invisible control character ({ascii(bad)}).")
         return term
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         term = data.get("term")
         if not term:
             return data

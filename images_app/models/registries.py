@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -29,7 +31,7 @@ class Registry(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.host = registry_host_of(self.url)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "url" in update_fields:

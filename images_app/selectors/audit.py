@@ -144,7 +144,8 @@ def audit_page(
     qs: QuerySet[AuditEvent], *, before: int | None = None, after: int | None = None, size: int = 50
 ) -> AuditPage:
     """One page of `qs` (ordered newest first): older than event `before`, or newer than event `after`."""
-    position = _cursor_position(before or after) if (before or after) else None
+    cursor = before or after
+    position = _cursor_position(cursor) if cursor else None
     if position and before:
         created, pk = position
         # (created_at, id) < (created, pk), written so the created_at index bounds the walk.
@@ -173,7 +174,7 @@ def audit_count(qs: QuerySet[AuditEvent]) -> tuple[int, bool]:
 
 
 def audit_event_get(pk: int) -> AuditEvent:
-    event = (
+    event: AuditEvent | None = (
         AuditEvent.objects.select_related(
             "actor", "pull_job__environment", "removal_job__environment", "cleanup_request"
         )

@@ -1,8 +1,11 @@
-"""Reads of cleanup requests for pages other than the requests area's own."""
+"""Reads of cleanup requests: the requests pages and the other pages that list a user's requests."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 
 from images_app.models import CleanupRequest
 
@@ -16,3 +19,22 @@ def requests_of(user: Any, *, limit: int = 5) -> list[CleanupRequest]:
         .select_related("environment", "decided_by")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def _with_people() -> QuerySet[CleanupRequest]:
+    return CleanupRequest.objects.select_related("environment", "requested_by", "decided_by")
+
+
+def requests_for_list(user: Any) -> dict[str, list[CleanupRequest]]:
+    """Pending requests first (the admins' queue, oldest first), the user's own decided ones, recent decisions."""
+    pending = CleanupRequest.Status.PENDING
+    return {
+        "pending": list(_with_people().filter(status=pending).order_by("created_at")),
+        "mine": list(_with_people().filter(requested_by=user).exclude(status=pending)[:50]),
+        "recent": list(_with_people().exclude(status=pending).exclude(requested_by=user)[:50]),
+    }
+
+
+def request_get(pk: int) -> CleanupRequest:
+    """One request with its environment and people; Http404 when there is none."""
+    return get_object_or_404(_with_people(), pk=pk)

@@ -8,7 +8,6 @@ from django.db.models import QuerySet
 
 from images_app import pull_stream
 from images_app.models import Environment, PullJob
-from images_app.services.pulls import job_state
 
 
 def pulls_running(environment: Environment) -> QuerySet[PullJob]:
@@ -32,6 +31,15 @@ def pull_get(environment: Environment, job_id: int) -> PullJob | None:
     return PullJob.objects.filter(environment=environment, pk=job_id).select_related("requested_by", "registry").first()
 
 
+async def pull_get_fresh(job_id: int) -> PullJob:
+    """The job as the database has it now (the event stream's fallback when Redis has no snapshot)."""
+    return await PullJob.objects.select_related("requested_by").aget(pk=job_id)
+
+
+async def pull_is_active(job_id: int) -> bool:
+    return await PullJob.objects.filter(pk=job_id, status__in=PullJob.ACTIVE).aexists()
+
+
 def pull_state(job: PullJob) -> dict[str, Any]:
     """The job's current state: Redis's live snapshot while it runs, the database's otherwise."""
     if job.is_active:
@@ -39,3 +47,18 @@ def pull_state(job: PullJob) -> dict[str, Any]:
         if snapshot is not None and snapshot.get("status") == job.status:
             return snapshot
     return {"seq": 0, **job_state(job)}
+
+
+def job_state(job: PullJob, progress: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The whole state of a job as pages and streams draw it (no "seq": the publisher adds it)."""
+    progress = progress if progress is not None else (job.progress or {})
+    return {
+        "status": job.status,
+        "layers": progress.get("layers", []),
+        "overall": progress.get("overall", {"bytes_done": job.bytes_downloaded, "bytes_total": job.bytes_total}),
+        "digest": job.digest or progress.get("digest", ""),
+        "status_line": job.status_line or progress.get("status_line", ""),
+        "message": progress.get("message", ""),
+        "error": job.error_message,
+        "image_id": job.image_id,
+    }

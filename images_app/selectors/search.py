@@ -15,7 +15,7 @@ from images_app import engine
 from images_app.engine import Endpoint, SearchHit
 from images_app.models import Registry
 from images_app.references import BadReference, parse_reference
-from images_app.services.registries import registry_auth
+from images_app.selectors.registries import registry_auth
 
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 _CACHE_PREFIX = "berth:search:v1:"

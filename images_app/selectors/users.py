@@ -33,3 +33,13 @@ def user_get(pk: int) -> Any:
     if user is None:
         raise Http404("No such user")
     return user
+
+
+def users_exist() -> bool:
+    """Whether anyone has an account yet (the first-run setup page exists only while nobody has)."""
+    return get_user_model().objects.exists()
+
+
+def user_by_username(username: str) -> Any:
+    """The user with that name, or None."""
+    return get_user_model().objects.filter(username=username).first()

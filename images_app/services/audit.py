@@ -8,11 +8,13 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from images_app.models import AuditAction, AuditEvent
+from images_app.models import AuditAction, AuditEvent, CleanupRequest, Environment, PullJob, RemovalJob
+from images_app.roles import Actor
 
 GENESIS_HASH = "0" * 64
 SYSTEM_ACTOR = "system"
@@ -98,23 +100,43 @@ def event_digest(event: AuditEvent) -> str:
 
 def json_safe(parameters: dict[str, Any]) -> dict[str, Any]:
     # What is hashed must be what the JSON column gives back (tuples, dates...).
-    return json.loads(json.dumps(parameters, default=str))
+    safe: dict[str, Any] = json.loads(json.dumps(parameters, default=str))
+    return safe
+
+
+def audit_record_for_request(
+    cleanup_request: CleanupRequest, *, action: str, outcome: str, **fields: Any
+) -> AuditEvent:
+    """One audit event about a cleanup request: its environment, target and link filled in."""
+    items = cleanup_request.items
+    # One image: its ID too, so the image's page lists the request's events.
+    target = items[0]["reference"] if len(items) == 1 else f"{len(items)} images"
+    image_id = (items[0].get("image_id") or "") if len(items) == 1 else ""
+    return audit_record(
+        action=action,
+        outcome=outcome,
+        environment=cleanup_request.environment,
+        target_reference=target,
+        target_image_id=image_id,
+        cleanup_request=cleanup_request,
+        **fields,
+    )
 
 
 def audit_record(
     *,
     action: str,
     outcome: str,
-    actor: Any = None,
+    actor: Actor | None = None,
     request: HttpRequest | None = None,
-    environment: Any = None,
+    environment: Environment | str | None = None,
     target_reference: str = "",
     target_image_id: str = "",
     parameters: dict[str, Any] | None = None,
     message: str = "",
-    pull_job: Any = None,
-    cleanup_request: Any = None,
-    removal_job: Any = None,
+    pull_job: PullJob | None = None,
+    cleanup_request: CleanupRequest | None = None,
+    removal_job: RemovalJob | None = None,
     actor_name: str | None = None,
 ) -> AuditEvent:
     """Append one audit event. `actor` None means the system (scheduled work).
@@ -126,10 +148,9 @@ def audit_record(
         raise ValueError(f"Unknown audit action {action!r}: add it to AuditAction (images_app/models/audit.py)")
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
-    if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None
-    name = actor_name or (actor.get_username() if actor is not None else SYSTEM_ACTOR)
-    env_name = getattr(environment, "name", environment) or ""
+    user = actor if isinstance(actor, User) and actor.is_authenticated else None
+    name = actor_name or (user.get_username() if user is not None else SYSTEM_ACTOR)
+    env_name = environment.name if isinstance(environment, Environment) else (environment or "")
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -138,7 +159,7 @@ def audit_record(
         last_hash = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS_HASH
         event = AuditEvent(
             created_at=timezone.now(),
-            actor=actor,
+            actor=user,
             actor_name=name[:150],
             client_address=client_address(request),
             environment=str(env_name)[:50],
@@ -156,3 +177,16 @@ def audit_record(
         event.hash = event_digest(event)
         event.save()
     return event
+
+
+def audit_export_start(*, request: HttpRequest | None, fmt: str, filters: dict[str, Any]) -> int:
+    """Record an export of the history; the last event's id the export goes up to (its own event excluded)."""
+    # The export shows the history as it was when asked for, without its own event.
+    last_id = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    audit_record(
+        action="audit_exported",
+        outcome="success",
+        request=request,
+        parameters={"format": fmt, "filters": filters, "up_to_event": last_id},
+    )
+    return last_id

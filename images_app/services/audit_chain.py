@@ -9,6 +9,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -40,7 +41,7 @@ def _link_problem(
     anchor: AuditAnchor | None,
     event_id: int,
     stored_hash: str,
-    content: dict,
+    content: dict[str, Any],
     expected: str,
     before_previous: str | None,
     previous_id: int | None,
@@ -93,7 +94,8 @@ def audit_chain_verify() -> ChainReport:
         if problem is not None:
             return ChainReport(False, checked, problem[0], problem[1])
         if (
-            not anchor_confirmed
+            anchor is not None
+            and not anchor_confirmed
             and content["action"] == "audit_pruned"
             and isinstance(content["parameters"], dict)
             and content["parameters"].get("anchor_last_id") == anchor.last_id
@@ -101,7 +103,7 @@ def audit_chain_verify() -> ChainReport:
         ):
             anchor_confirmed = True
         before_previous, expected, previous_id = expected, stored_hash, event_id
-    if not anchor_confirmed:
+    if anchor is not None and not anchor_confirmed:
         return ChainReport(
             False,
             checked,

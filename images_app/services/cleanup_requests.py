@@ -1,5 +1,8 @@
 """Cleanup requests: operators ask, another person approves, the same removal code executes once.
 
+This module uses removal (plans, jobs); removal never imports it: the job that executes a
+request marks it executed itself (services.removal.jobs), so imports go one way.
+
 Every state change is a conditional UPDATE on `status` (the model's TRANSITIONS), so two
 admins approving at once, a double click or a retried task change nothing twice.
 """
@@ -10,16 +13,18 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
 from images_app import engine
 from images_app.models import CleanupRequest, Environment, RemovalJob
 from images_app.models.transitions import transition
 from images_app.services import removal
-from images_app.services.audit import audit_record
+from images_app.services.audit import audit_record_for_request
 
 Status = CleanupRequest.Status
 
@@ -38,8 +43,8 @@ def cleanup_request_create(
     kind: str,
     items: list[dict[str, Any]],
     reason: str,
-    actor: Any,
-    request: Any = None,
+    actor: User,
+    request: HttpRequest | None = None,
 ) -> CleanupRequest:
     """Freeze the confirmed items into a pending request (nothing is removed)."""
     reason = reason.strip()
@@ -54,7 +59,7 @@ def cleanup_request_create(
         requested_by=actor,
         expires_at=timezone.now() + timedelta(hours=settings.BERTH_REQUEST_EXPIRY_HOURS),
     )
-    _audit_request(
+    audit_record_for_request(
         cleanup_request,
         action="cleanup_requested",
         outcome="success",
@@ -65,44 +70,22 @@ def cleanup_request_create(
     return cleanup_request
 
 
-def _audit_request(cleanup_request: CleanupRequest, *, action: str, outcome: str, **fields: Any) -> None:
-    """One audit event about a request: its environment, target and link filled in."""
-    audit_record(
-        action=action,
-        outcome=outcome,
-        environment=cleanup_request.environment,
-        target_reference=_target(cleanup_request.items),
-        target_image_id=_target_image_id(cleanup_request.items),
-        cleanup_request=cleanup_request,
-        **fields,
-    )
-
-
-def _target(items: list[dict[str, Any]]) -> str:
-    if len(items) == 1:
-        return items[0]["reference"]
-    return f"{len(items)} images"
-
-
-def _target_image_id(items: list[dict[str, Any]]) -> str:
-    # One image: its ID too, so the image's page lists the request's events.
-    return (items[0].get("image_id") or "") if len(items) == 1 else ""
-
-
-def may_approve(*, cleanup_request: CleanupRequest, user: Any) -> bool:
+def may_approve(*, cleanup_request: CleanupRequest, user: User) -> bool:
     """Four-eyes: nobody approves their own request unless BERTH_ALLOW_SELF_APPROVAL."""
     if not user.has_perm("images_app.approve_cleanup"):
         return False
     return cleanup_request.requested_by_id != user.pk or settings.BERTH_ALLOW_SELF_APPROVAL
 
 
-def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, request: Any = None) -> RemovalJob:
+def cleanup_request_approve(
+    *, cleanup_request: CleanupRequest, actor: User, request: HttpRequest | None = None
+) -> RemovalJob:
     """Approve (once, whoever wins the race) and create the removal job that executes the frozen items.
 
     Raises PermissionDenied for self-approval, RequestNotPending when already decided or expired.
     """
     if not may_approve(cleanup_request=cleanup_request, user=actor):
-        _audit_request(
+        audit_record_for_request(
             cleanup_request,
             action="cleanup_approved",
             outcome="denied",
@@ -137,7 +120,7 @@ def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, requ
             actor=actor,
             cleanup_request=cleanup_request,
         )
-        _audit_request(
+        audit_record_for_request(
             cleanup_request,
             action="cleanup_approved",
             outcome="success",
@@ -149,7 +132,9 @@ def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, requ
     return job
 
 
-def cleanup_request_reject(*, cleanup_request: CleanupRequest, actor: Any, note: str, request: Any = None) -> None:
+def cleanup_request_reject(
+    *, cleanup_request: CleanupRequest, actor: User, note: str, request: HttpRequest | None = None
+) -> None:
     """Reject with a reason; RequestNotPending when already decided."""
     note = note.strip()
     if not note:
@@ -162,7 +147,7 @@ def cleanup_request_reject(*, cleanup_request: CleanupRequest, actor: Any, note:
     cleanup_request.refresh_from_db()
     if not won:
         raise RequestNotPending(cleanup_request)
-    _audit_request(
+    audit_record_for_request(
         cleanup_request,
         action="cleanup_rejected",
         outcome="success",
@@ -170,31 +155,6 @@ def cleanup_request_reject(*, cleanup_request: CleanupRequest, actor: Any, note:
         request=request,
         parameters={"note": note[:500]},
         message=note[:500],
-    )
-
-
-def cleanup_request_finish(*, cleanup_request: CleanupRequest, job: RemovalJob) -> None:
-    """Store the job's per-item results on the request and mark it executed (once)."""
-    won = transition(
-        CleanupRequest, cleanup_request.pk, Status.EXECUTED, executed_at=timezone.now(), results=job.results
-    )
-    if not won:
-        return
-    summary = removal.results_summary(job.results)
-    failed = summary[removal.FAILED] + summary[removal.SKIPPED]
-    _audit_request(
-        cleanup_request,
-        action="cleanup_executed",
-        outcome="success" if not failed and not job.error_message else "failure",
-        actor=job.created_by,
-        parameters={
-            "summary": summary,
-            "items": [
-                {"reference": r["reference"], "image_id": r["image_id"], "outcome": r["outcome"]} for r in job.results
-            ],
-        },
-        message=job.error_message,
-        removal_job=job,
     )
 
 
@@ -206,7 +166,7 @@ def requests_expire() -> int:
         if not transition(CleanupRequest, cleanup_request.pk, Status.EXPIRED, decided_at=now):
             continue  # decided meanwhile
         count += 1
-        _audit_request(
+        audit_record_for_request(
             cleanup_request,
             action="cleanup_expired",
             outcome="info",

@@ -16,6 +16,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Value
@@ -37,8 +38,9 @@ from images_app.models import AuditAction, Environment, PullJob, Registry
 from images_app.models.transitions import transition
 from images_app.pull_progress import PullProgress, StallWatch
 from images_app.references import ImageReference, parse_reference
+from images_app.selectors.pulls import job_state
+from images_app.selectors.registries import registry_auth_for_pull
 from images_app.services.audit import audit_record
-from images_app.services.registries import registry_auth_for_pull
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +76,7 @@ def _active_job(environment: Environment, reference: str) -> PullJob | None:
 
 def pull_start(
     *,
-    user: Any,
+    user: User,
     environment: Environment,
     reference: str | ImageReference,
     registry: Registry | None = None,
@@ -139,7 +141,7 @@ def pull_start(
     return job, False
 
 
-def _joined(job: PullJob, user: Any, request: HttpRequest | None, parameters: dict[str, Any]) -> PullJob:
+def _joined(job: PullJob, user: User, request: HttpRequest | None, parameters: dict[str, Any]) -> PullJob:
     audit_record(
         action="pull_requested",
         outcome="info",
@@ -165,8 +167,13 @@ def _enqueue(job: PullJob) -> None:
         # kombu's default keeps reconnecting for broker_connection_timeout, a 503 beats a hang.
         fail_fast = {"max_retries": 0, "socket_connect_timeout": 2, "socket_timeout": 3}
         with app.connection_for_write(settings.CELERY_BROKER_URL, transport_options=fail_fast) as conn:
-            pull_run.apply_async(args=[job.pk], connection=conn, retry=False, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
-    except Exception as exc:  # noqa: BLE001  (kombu/redis/socket errors all mean "not queued")
+            pull_run.apply_async(
+                args=(job.pk,),
+                connection=conn,  # type: ignore[call-arg]  # celery-types lacks `connection`
+                retry=False,
+                queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+            )
+    except Exception as exc:  # kombu/redis/socket errors all mean "not queued"
         message = f"The job queue (Redis) did not accept the pull: {exc}"
         _finish(job, Status.FAILED, from_statuses=(Status.QUEUED,), error=message, actor=job.requested_by)
         raise BrokerUnavailable(message) from exc
@@ -175,13 +182,13 @@ def _enqueue(job: PullJob) -> None:
 # --- cancelling --------------------------------------------------------------
 
 
-def pull_can_cancel(user: Any, job: PullJob) -> bool:
+def pull_can_cancel(user: User, job: PullJob) -> bool:
     if user.has_perm("images_app.cancel_any_pull"):
         return True
     return job.requested_by_id == user.pk and user.has_perm("images_app.pull_image")
 
 
-def pull_cancel(*, user: Any, job: PullJob, request: HttpRequest | None = None) -> str:
+def pull_cancel(*, user: User, job: PullJob, request: HttpRequest | None = None) -> str:
     """Cancel a pull: "cancelled" (it was queued), "cancelling" (the worker will stop) or "finished"."""
     if not pull_can_cancel(user, job):
         audit_record(
@@ -218,21 +225,6 @@ def pull_cancel(*, user: Any, job: PullJob, request: HttpRequest | None = None) 
 # --- finishing and sweeping ----------------------------------------------------
 
 
-def job_state(job: PullJob, progress: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The whole state of a job as pages and streams draw it (no "seq": the publisher adds it)."""
-    progress = progress if progress is not None else (job.progress or {})
-    return {
-        "status": job.status,
-        "layers": progress.get("layers", []),
-        "overall": progress.get("overall", {"bytes_done": job.bytes_downloaded, "bytes_total": job.bytes_total}),
-        "digest": job.digest or progress.get("digest", ""),
-        "status_line": job.status_line or progress.get("status_line", ""),
-        "message": progress.get("message", ""),
-        "error": job.error_message,
-        "image_id": job.image_id,
-    }
-
-
 # Each final status, as the audit event that records it.
 _FINISHED_AUDIT = {
     Status.SUCCEEDED: (AuditAction.PULL_SUCCEEDED, "success"),
@@ -247,7 +239,7 @@ def _finish(
     *,
     from_statuses: tuple[str, ...] = (Status.RUNNING,),  # within PullJob.TRANSITIONS
     error: str = "",
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     progress: PullProgress | None = None,
     image_id: str = "",
@@ -272,7 +264,7 @@ def _finish(
         if not transition(PullJob, job.pk, fields.pop("status"), only_from=from_statuses, **fields):
             return False
         job.refresh_from_db()
-        action, outcome = _FINISHED_AUDIT[status]
+        action, outcome = _FINISHED_AUDIT[Status(status)]
         audit_record(
             action=action,
             outcome=outcome,
@@ -311,7 +303,11 @@ def pulls_sweep_stale(*, now: datetime | None = None) -> int:
 def _claim(job_id: int) -> PullJob | None:
     """queued -> running; or take over a running job whose worker died (a redelivery)."""
     now = timezone.now()
-    claim = {"started_at": Coalesce(F("started_at"), Value(now)), "heartbeat_at": now, "attempts": F("attempts") + 1}
+    claim: dict[str, Any] = {
+        "started_at": Coalesce(F("started_at"), Value(now)),
+        "heartbeat_at": now,
+        "attempts": F("attempts") + 1,
+    }
     # A takeover keeps the status (running -> running is no transition): only the heartbeat and attempts move.
     takeover = Q(pk=job_id, status=Status.RUNNING, attempts__lt=MAX_ATTEMPTS) & Q(
         heartbeat_at__lt=now - timedelta(seconds=TAKEOVER_SECONDS)
@@ -368,7 +364,7 @@ class _Heartbeat(threading.Thread):
                 if not alive or cancelled:
                     # Swept, or cancelled while Redis (the fast path) was unavailable.
                     self.stop_pull.set()
-        except Exception:  # noqa: BLE001  (a lost beat must not kill the pull; the sweep is the backstop)
+        except Exception:  # a lost beat must not kill the pull; the sweep is the backstop
             logger.exception("Heartbeat of pull %s failed", self.job_id)
         finally:
             connection.close()
@@ -414,7 +410,7 @@ def pull_execute(job_id: int) -> PullJob | None:
         _finish(job, Status.CANCELLED, error="Cancelled on request while pulling", progress=progress)
     except (PullFailed, BerthError) as exc:
         _finish(job, Status.FAILED, error=failure_text(exc), actor=job.requested_by, progress=progress)
-    except Exception as exc:  # noqa: BLE001  (whatever happens, the job must not stay running)
+    except Exception as exc:  # whatever happens, the job must not stay running
         logger.exception("Pull %s crashed", job.pk)
         _finish(job, Status.FAILED, error=f"Unexpected error in the worker: {exc}", progress=progress)
     finally:

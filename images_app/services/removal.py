@@ -13,21 +13,24 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 
 from images_app import engine
 from images_app.engine import ContainerInfo, ImageInfo
 from images_app.errors import EngineError, EngineUnavailable, ImageNotFound, RemovalConflict
-from images_app.models import AuditAction, Environment, RemovalJob
+from images_app.models import AuditAction, CleanupRequest, Environment, RemovalJob
 from images_app.models.cleanup import RemovalKind
 from images_app.models.transitions import transition
 from images_app.references import BadReference, is_image_id_like, parse_reference
-from images_app.services.audit import audit_record
+from images_app.services.audit import audit_record, audit_record_for_request
 
 UNTAG = "untag"
 DELETE = "delete"
@@ -626,10 +629,10 @@ def removal_execute(
     *,
     environment: Environment,
     items: list[dict[str, Any]],
-    actor: Any,
-    request: Any = None,
+    actor: User,
+    request: HttpRequest | None = None,
     removal_job: RemovalJob | None = None,
-    cleanup_request: Any = None,
+    cleanup_request: CleanupRequest | None = None,
     on_result: Callable[[int, ItemResult], None] | None = None,
     skip: int = 0,
 ) -> list[ItemResult]:
@@ -680,7 +683,12 @@ def removal_execute(
 
 
 def removal_job_create(
-    *, environment: Environment, kind: str, items: list[dict[str, Any]], actor: Any, cleanup_request: Any = None
+    *,
+    environment: Environment,
+    kind: str,
+    items: list[dict[str, Any]],
+    actor: User,
+    cleanup_request: CleanupRequest | None = None,
 ) -> RemovalJob:
     """A queued job for these frozen items (nothing runs yet)."""
     return RemovalJob.objects.create(
@@ -693,6 +701,17 @@ def removal_job_should_inline(items: list[dict[str, Any]]) -> bool:
     return len(items) <= settings.BERTH_REMOVAL_INLINE_MAX
 
 
+def removal_job_start(*, job: RemovalJob, request: HttpRequest | None = None) -> bool:
+    """Run a short job now, in the request, or queue a long one; True when it ran here (results on `job`)."""
+    if removal_job_should_inline(job.items):
+        ran = removal_job_run(job_id=job.pk, request=request)
+        if ran is not None:
+            job.refresh_from_db()
+        return True
+    removal_job_enqueue(job)
+    return False
+
+
 def removal_job_enqueue(job: RemovalJob) -> None:
     """Hand the job to a worker once the row is committed."""
     from images_app.tasks.removal import removal_job_execute
@@ -700,7 +719,7 @@ def removal_job_enqueue(job: RemovalJob) -> None:
     def publish() -> None:
         try:
             removal_job_execute.delay(job.pk)
-        except Exception as exc:  # noqa: BLE001  (kombu/redis errors vary by transport)
+        except Exception as exc:  # kombu/redis errors vary by transport
             transition(
                 RemovalJob,
                 job.pk,
@@ -722,7 +741,7 @@ def _claim(job_id: int) -> bool:
     if claimed:
         return True
     # A worker that died mid-job leaves it running; a redelivery after the stale time resumes it.
-    stale = now - timezone.timedelta(seconds=settings.BERTH_PULL_STALE_SECONDS)
+    stale = now - timedelta(seconds=settings.BERTH_PULL_STALE_SECONDS)
     return bool(
         RemovalJob.objects.filter(pk=job_id, status=RemovalJob.Status.RUNNING, heartbeat_at__lt=stale).update(
             heartbeat_at=now
@@ -730,7 +749,7 @@ def _claim(job_id: int) -> bool:
     )
 
 
-def removal_job_run(*, job_id: int, request: Any = None) -> RemovalJob | None:
+def removal_job_run(*, job_id: int, request: HttpRequest | None = None) -> RemovalJob | None:
     """Run a queued job exactly once (conditional UPDATE claims it); None when someone else has it."""
     if not _claim(job_id):
         return None
@@ -773,11 +792,38 @@ def removal_job_run(*, job_id: int, request: Any = None) -> RemovalJob | None:
         done_count=len(done),
     )
     job.refresh_from_db()
-    if job.cleanup_request_id:
-        from images_app.services.cleanup_requests import cleanup_request_finish
-
-        cleanup_request_finish(cleanup_request=job.cleanup_request, job=job)
+    if job.cleanup_request is not None:
+        _cleanup_request_finish(cleanup_request=job.cleanup_request, job=job)
     return job
+
+
+def _cleanup_request_finish(*, cleanup_request: CleanupRequest, job: RemovalJob) -> None:
+    """Store the job's per-item results on the request and mark it executed (once)."""
+    won = transition(
+        CleanupRequest,
+        cleanup_request.pk,
+        CleanupRequest.Status.EXECUTED,
+        executed_at=timezone.now(),
+        results=job.results,
+    )
+    if not won:
+        return
+    summary = results_summary(job.results)
+    failed = summary[FAILED] + summary[SKIPPED]
+    audit_record_for_request(
+        cleanup_request,
+        action="cleanup_executed",
+        outcome="success" if not failed and not job.error_message else "failure",
+        actor=job.created_by,
+        parameters={
+            "summary": summary,
+            "items": [
+                {"reference": r["reference"], "image_id": r["image_id"], "outcome": r["outcome"]} for r in job.results
+            ],
+        },
+        message=job.error_message,
+        removal_job=job,
+    )
 
 
 def results_summary(results: list[dict[str, Any]]) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -29,7 +30,7 @@ def _active_admins_locked() -> list[Any]:
     return list(user_model.objects.select_for_update().filter(pk__in=admins.values("pk")).order_by("pk"))
 
 
-def _last_admin_problem(user: Any) -> str:
+def _last_admin_problem(user: User) -> str:
     """Why the change would remove the last active admin, or "" when others remain."""
     admins = _active_admins_locked()
     if [admin.pk for admin in admins] == [user.pk]:
@@ -38,7 +39,7 @@ def _last_admin_problem(user: Any) -> str:
 
 
 def _refuse(
-    *, actor: Any, request: HttpRequest | None, action: str, user: Any, message: str, **parameters: Any
+    *, actor: User | None, request: HttpRequest | None, action: str, user: User, message: str, **parameters: Any
 ) -> None:
     # Recorded outside the refused transaction, so the denial itself is kept.
     audit_record(
@@ -55,14 +56,14 @@ def _refuse(
 
 def user_create(
     *,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     username: str,
     email: str,
     role: str,
     password: str,
     via: str = "users page",
-) -> Any:
+) -> User:
     """Create an active user with a role (the password is already validated by the form)."""
     if role not in ROLES:
         raise ValueError(f"Unknown role {role!r}")
@@ -82,7 +83,7 @@ def user_create(
     return user
 
 
-def user_role_change(*, actor: Any, request: HttpRequest | None = None, user: Any, role: str) -> Any:
+def user_role_change(*, actor: User | None, request: HttpRequest | None = None, user: User, role: str) -> User:
     """Give `user` exactly one role; refuses to demote the last active admin."""
     if role not in ROLES:
         raise ValueError(f"Unknown role {role!r}")
@@ -118,7 +119,7 @@ def user_role_change(*, actor: Any, request: HttpRequest | None = None, user: An
     return user
 
 
-def user_deactivate(*, actor: Any, request: HttpRequest | None = None, user: Any) -> Any:
+def user_deactivate(*, actor: User | None, request: HttpRequest | None = None, user: User) -> User:
     """Stop `user` from logging in (sessions end at their next request); the row stays for the history."""
     role = role_of(user)
     with transaction.atomic():
@@ -141,7 +142,7 @@ def user_deactivate(*, actor: Any, request: HttpRequest | None = None, user: Any
     return user
 
 
-def user_reactivate(*, actor: Any, request: HttpRequest | None = None, user: Any) -> Any:
+def user_reactivate(*, actor: User | None, request: HttpRequest | None = None, user: User) -> User:
     """Let a deactivated user log in again, with the role they had."""
     with transaction.atomic():
         if user.is_active:
@@ -155,5 +156,49 @@ def user_reactivate(*, actor: Any, request: HttpRequest | None = None, user: Any
             request=request,
             target_reference=user.get_username(),
             parameters={"role": role_of(user)},
+        )
+    return user
+
+
+class AlreadySetUp(Exception):
+    """A user exists: the first-run setup is over."""
+
+
+def user_first_admin_create(*, request: HttpRequest | None, username: str, email: str, password: str) -> User:
+    """The first admin (a superuser), only while Berth has no user at all; AlreadySetUp otherwise."""
+    user_model = get_user_model()
+    with transaction.atomic():
+        # Locks the (empty) table's rows on Postgres; SQLite's IMMEDIATE transaction holds the write lock.
+        if user_model.objects.select_for_update().exists():
+            raise AlreadySetUp()
+        user = user_model.objects.create_user(
+            username=username, email=email, password=password, is_staff=True, is_superuser=True
+        )
+        assign_role(user, ADMIN)
+        audit_record(
+            action="user_created",
+            outcome="success",
+            actor=user,
+            request=request,
+            target_reference=user.get_username(),
+            parameters={"role": ADMIN, "via": "first-run setup"},
+        )
+    return user
+
+
+def user_password_set(
+    *, actor: User | None, user: User, password: str, via: str, request: HttpRequest | None = None
+) -> User:
+    """Give `user` a new password (already validated by the caller)."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(
+            action="user_password_set",
+            outcome="success",
+            actor=actor,
+            request=request,
+            target_reference=user.get_username(),
+            parameters={"via": via},
         )
     return user

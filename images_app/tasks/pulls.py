@@ -27,7 +27,7 @@ def _sweep_at_start(**kwargs: object) -> None:
         swept = pulls_sweep_stale()
         if swept:
             logger.warning("Marked %d abandoned pull(s) as failed", swept)
-    except Exception:  # noqa: BLE001  (a worker must start even if the database is briefly locked)
+    except Exception:  # a worker must start even if the database is briefly locked
         logger.exception("Stale pull sweep at worker start failed")
     finally:
         # The main process forks pool children: it must not hold a connection they could share.

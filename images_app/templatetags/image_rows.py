@@ -28,8 +28,8 @@ def _status_cell(row: ImageRow) -> SafeString:
         counts = f"{row.running_containers} running, {row.stopped_containers} stopped"
         return format_html('<span class="badge badge-inuse" title="{}">in use · {}</span>', counts, counts)
     if row.image.dangling:
-        return mark_safe('<span class="badge badge-dangling">dangling</span>')  # noqa: S308  (constant text)
-    return mark_safe('<span class="badge badge-unused">unused</span>')  # noqa: S308  (constant text)
+        return mark_safe('<span class="badge badge-dangling">dangling</span>')  # constant text
+    return mark_safe('<span class="badge badge-unused">unused</span>')  # constant text
 
 
 @register.simple_tag

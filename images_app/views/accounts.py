@@ -7,15 +7,15 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import UserCreationForm
-from django.db import transaction
+from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from images_app.roles import ADMIN, assign_role
-from images_app.services.audit import audit_record
+from images_app.selectors.users import users_exist
+from images_app.services.users import AlreadySetUp, user_first_admin_create
 
 
-class FirstAdminForm(UserCreationForm):
+class FirstAdminForm(UserCreationForm[User]):
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username", "email")
@@ -26,27 +26,19 @@ class FirstAdminForm(UserCreationForm):
 @login_not_required
 def setup(request: HttpRequest) -> HttpResponse:
     """Create the first admin. Exists only while Berth has no user at all."""
-    user_model = get_user_model()
-    if user_model.objects.exists():
+    if users_exist():
         raise Http404("Berth is already set up")
     form = FirstAdminForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            if user_model.objects.select_for_update().exists():
-                raise Http404("Berth is already set up")
-            user = form.save(commit=False)
-            user.is_staff = True
-            user.is_superuser = True
-            user.save()
-            assign_role(user, ADMIN)
-            audit_record(
-                action="user_created",
-                outcome="success",
-                actor=user,
+        try:
+            user = user_first_admin_create(
                 request=request,
-                target_reference=user.get_username(),
-                parameters={"role": ADMIN, "via": "first-run setup"},
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data.get("email") or "",
+                password=form.cleaned_data["password1"],
             )
+        except AlreadySetUp:
+            raise Http404("Berth is already set up") from None
         login(request, user, backend="images_app.roles.RoleBackend")
         messages.success(request, f"Welcome, {user.get_username()}. You are Berth's first admin.")
         return redirect("home")

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -16,9 +17,8 @@ from django.views.decorators.http import require_GET
 from images_app.audit_export import csv_chunks, export_rows, jsonl_chunks
 from images_app.environments import configured_environments
 from images_app.forms.audit import AuditFilterForm
-from images_app.models import AuditEvent
 from images_app.selectors.audit import AuditFilters, audit_count, audit_event_get, audit_events_filtered, audit_page
-from images_app.services.audit import KNOWN_ACTIONS, audit_record
+from images_app.services.audit import KNOWN_ACTIONS, audit_export_start
 
 EXPORT_FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv", csv_chunks),
@@ -87,7 +87,7 @@ def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 @require_GET
 @permission_required("images_app.export_auditevent", raise_exception=True)
-def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
+def audit_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     """Stream the filtered history as CSV or JSON Lines; the export itself is an audit event."""
     if fmt not in EXPORT_FORMATS:
         raise Http404("Unknown export format")
@@ -95,14 +95,7 @@ def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if request.GET and not form.is_valid():
         return render(request, "audit/list.html", {"form": form, "page": None}, status=400)
     filters = form.filters() if request.GET else AuditFilters()
-    # The export shows the history as it was when asked for, without its own event.
-    last_id = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    audit_record(
-        action="audit_exported",
-        outcome="success",
-        request=request,
-        parameters={"format": fmt, "filters": filters.as_parameters(), "up_to_event": last_id},
-    )
+    last_id = audit_export_start(request=request, fmt=fmt, filters=filters.as_parameters())
     content_type, extension, render_chunks = EXPORT_FORMATS[fmt]
     chunks = render_chunks(export_rows(audit_events_filtered(filters).filter(id__lte=last_id)))
     content = _async_chunks(chunks) if isinstance(request, ASGIRequest) else chunks

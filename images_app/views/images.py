@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -27,7 +29,7 @@ _COLUMNS = [
 ]
 
 
-def _headers(query: ImageListQuery) -> list[dict]:
+def _headers(query: ImageListQuery) -> list[dict[str, Any]]:
     headers = []
     for key, label in _COLUMNS:
         target = with_sort(query, key)
@@ -55,7 +57,7 @@ _FILTER_NAMES = [
 ]
 
 
-def _active_filters(request: HttpRequest) -> list[dict]:
+def _active_filters(request: HttpRequest) -> list[dict[str, Any]]:
     """Each filter in use, with the URL of this same view without it (the chips above the table)."""
     chips = []
     for key, label in _FILTER_NAMES:
@@ -83,7 +85,7 @@ def _engine_rejected(form: ImageFilterForm, error: EngineError | ImageNotFound, 
 def image_list(request: HttpRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
     form = ImageFilterForm(request.GET)
-    context: dict = {"environment": environment, "form": form, "rows": [], "page": None, "listing": None}
+    context: dict[str, Any] = {"environment": environment, "form": form, "rows": [], "page": None, "listing": None}
     status = 200
     if form.is_valid():
         query = form.query()

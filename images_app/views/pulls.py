@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import sync_to_async
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
@@ -17,10 +18,11 @@ from images_app import pull_stream
 from images_app.environments import environment_get
 from images_app.models import PullJob, Registry
 from images_app.references import BadReference, parse_reference
+from images_app.roles import AuthenticatedRequest
 from images_app.selectors.audit import audit_events_for, history_url
-from images_app.selectors.pulls import pull_get, pull_state, pulls_recent, pulls_running
+from images_app.selectors.pulls import pull_get, pull_get_fresh, pull_is_active, pull_state, pulls_recent, pulls_running
+from images_app.selectors.registries import DOCKER_HUB_HOSTS, registries_all, registry_exists, registry_serves
 from images_app.services.pulls import pull_can_cancel, pull_cancel, pull_start, pulls_sweep_stale
-from images_app.services.registries import DOCKER_HUB_HOSTS, registry_serves
 
 
 class PullForm(forms.Form):
@@ -30,7 +32,7 @@ class PullForm(forms.Form):
         help_text="As for docker pull: [registry/]repository[:tag][@digest]; the tag defaults to latest.",
     )
     registry = forms.ModelChoiceField(
-        queryset=Registry.objects.none(),
+        queryset=registries_all().none(),
         required=False,
         empty_label="None (public image)",
         help_text="Pull with this registry's stored credentials (sent for this pull only).",
@@ -38,14 +40,15 @@ class PullForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        registries = Registry.objects.all()
+        registries = registries_all()
         if registries.exists():
-            self.fields["registry"].queryset = registries
+            cast("forms.ModelChoiceField[Registry]", self.fields["registry"]).queryset = registries
         else:
             del self.fields["registry"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         text = cleaned.get("reference")
         if not text:
             return cleaned
@@ -74,7 +77,7 @@ class PullForm(forms.Form):
 
 
 @permission_required("images_app.pull_image", raise_exception=True)
-def pull_create(request: HttpRequest, env: str) -> HttpResponse:
+def pull_create(request: AuthenticatedRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
     status = 200
     if request.method == "POST":
@@ -95,16 +98,16 @@ def pull_create(request: HttpRequest, env: str) -> HttpResponse:
         status = 400
     else:
         # Links from search results, registry tags and image pages prefill the form.
-        initial = {"reference": request.GET.get("reference", "")}
+        initial: dict[str, Any] = {"reference": request.GET.get("reference", "")}
         registry = request.GET.get("registry", "")
-        if registry.isdigit() and len(registry) < 10 and Registry.objects.filter(pk=int(registry)).exists():
+        if registry.isdigit() and len(registry) < 10 and registry_exists(int(registry)):
             initial["registry"] = int(registry)
         form = PullForm(initial=initial)
     return render(request, "pulls/form.html", {"environment": environment, "form": form}, status=status)
 
 
 @require_safe
-def pull_list(request: HttpRequest, env: str) -> HttpResponse:
+def pull_list(request: AuthenticatedRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
     pulls_sweep_stale()
     context = {
@@ -123,7 +126,7 @@ def _job_or_404(environment: Any, pk: int) -> PullJob:
 
 
 @require_safe
-def pull_detail(request: HttpRequest, env: str, pk: int) -> HttpResponse:
+def pull_detail(request: AuthenticatedRequest, env: str, pk: int) -> HttpResponse:
     environment = environment_get(env)
     pulls_sweep_stale()
     job = _job_or_404(environment, pk)
@@ -139,7 +142,7 @@ def pull_detail(request: HttpRequest, env: str, pk: int) -> HttpResponse:
 
 
 @require_POST
-def pull_cancel_view(request: HttpRequest, env: str, pk: int) -> HttpResponse:
+def pull_cancel_view(request: AuthenticatedRequest, env: str, pk: int) -> HttpResponse:
     environment = environment_get(env)
     job = _job_or_404(environment, pk)
     outcome = pull_cancel(user=request.user, job=job, request=request)
@@ -153,7 +156,7 @@ def pull_cancel_view(request: HttpRequest, env: str, pk: int) -> HttpResponse:
 
 
 @require_safe
-async def pull_events(request: HttpRequest, env: str, pk: int) -> HttpResponse:
+async def pull_events(request: HttpRequest, env: str, pk: int) -> HttpResponseBase:
     """Server-sent events of one pull: the state at once, then live progress until it ends."""
     user = await request.auser()
     if not user.is_authenticated:
@@ -166,12 +169,11 @@ async def pull_events(request: HttpRequest, env: str, pk: int) -> HttpResponse:
         raise Http404("No such pull in this environment")
 
     async def database_state() -> dict[str, Any]:
-        fresh = await PullJob.objects.select_related("requested_by").aget(pk=pk)
-        return await sync_to_async(pull_state)(fresh)
+        return await sync_to_async(pull_state)(await pull_get_fresh(pk))
 
     async def finished() -> bool:
         await sync_to_async(pulls_sweep_stale)()
-        return not await PullJob.objects.filter(pk=pk, status__in=PullJob.ACTIVE).aexists()
+        return not await pull_is_active(pk)
 
     if not job.is_active:
         stream = pull_stream.sse_finished(await database_state())

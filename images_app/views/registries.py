@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from images_app.errors import RegistryError
 from images_app.forms.registries import RegistryForm
 from images_app.models import Registry
+from images_app.roles import AuthenticatedRequest
 from images_app.selectors.registries import registries_for_list, registry_catalog, registry_tag_rows
 from images_app.services.registries import (
     registry_create as registry_create_service,
@@ -27,7 +28,7 @@ from images_app.services.registries import (
 MANAGE = "images_app.manage_registries"
 
 
-def _require_manage(request: HttpRequest, action: str, name: str = "") -> None:
+def _require_manage(request: AuthenticatedRequest, action: str, name: str = "") -> None:
     if request.user.has_perm(MANAGE):
         return
     if request.method == "POST":
@@ -41,12 +42,12 @@ def _host(registry: Registry) -> str:
 
 
 @require_safe
-def registry_list(request: HttpRequest) -> HttpResponse:
+def registry_list(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "registries/list.html", {"rows": registries_for_list()})
 
 
 @require_http_methods(["GET", "POST"])
-def registry_create(request: HttpRequest) -> HttpResponse:
+def registry_create(request: AuthenticatedRequest) -> HttpResponse:
     _require_manage(request, "registry_added", request.POST.get("name", ""))
     form = RegistryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -66,7 +67,7 @@ def registry_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def registry_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def registry_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     registry = get_object_or_404(Registry, pk=pk)
     _require_manage(request, "registry_changed", registry.name)
     form = RegistryForm(request.POST or None, instance=registry)
@@ -89,7 +90,7 @@ def registry_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def registry_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def registry_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     registry = get_object_or_404(Registry, pk=pk)
     _require_manage(request, "registry_removed", registry.name)
     if request.method == "POST":
@@ -101,7 +102,7 @@ def registry_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_safe
-def registry_browse(request: HttpRequest, pk: int) -> HttpResponse:
+def registry_browse(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     registry = get_object_or_404(Registry, pk=pk)
     repository = request.GET.get("repository", "").strip().strip("/")
     if repository:
@@ -119,7 +120,7 @@ def registry_browse(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_safe
-def registry_tags(request: HttpRequest, pk: int, repository: str) -> HttpResponse:
+def registry_tags(request: AuthenticatedRequest, pk: int, repository: str) -> HttpResponse:
     registry = get_object_or_404(Registry, pk=pk)
     context: dict[str, object] = {"registry": registry, "host": _host(registry), "repository": repository}
     status = 200

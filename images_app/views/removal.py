@@ -8,23 +8,25 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from images_app.environments import environment_get
 from images_app.models import Environment, RemovalJob
 from images_app.models.cleanup import RemovalKind
-from images_app.roles import require_role
+from images_app.removal_report import report_messages
+from images_app.roles import AuthenticatedRequest, require_role
 from images_app.selectors.audit import audit_events_for, history_url
+from images_app.selectors.removal import removal_job_get
 from images_app.services import removal
 from images_app.services.cleanup_requests import cleanup_request_create
 
 # More references than any list page sends at once; beyond it the request is refused.
 MAX_REFS = 2000
 
-CLEANUP_TITLES = {
+CLEANUP_TITLES: dict[str, str] = {
     RemovalKind.REMOVE: "Remove images",
     RemovalKind.PRUNE_DANGLING: "Remove dangling images",
     RemovalKind.REMOVE_UNUSED: "Remove all unused images",
@@ -45,7 +47,7 @@ def _mode(user: Any, kind: str) -> str:
     raise PermissionDenied("Your role may not remove images.")
 
 
-def _refs(request: HttpRequest) -> list[str]:
+def _refs(request: AuthenticatedRequest) -> list[str]:
     source = request.POST if request.method == "POST" else request.GET
     refs = [r.strip() for r in source.getlist("ref") if r.strip()]
     if len(refs) > MAX_REFS:
@@ -58,7 +60,7 @@ class _BadForm(Exception):
 
 
 def _render_confirm(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     environment: Environment,
     plan: removal.RemovalPlan,
     *,
@@ -107,7 +109,7 @@ def _parse_snapshot(text: str) -> list[dict[str, Any]]:
 
 
 def _act(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     environment: Environment,
     *,
     mode: str,
@@ -173,30 +175,15 @@ def _act(
         )
         return redirect("request_detail", pk=cleanup_request.pk)
     job = removal.removal_job_create(environment=environment, kind=kind, items=items, actor=request.user)
-    if removal.removal_job_should_inline(items):
-        job = removal.removal_job_run(job_id=job.pk, request=request) or job
+    if removal.removal_job_start(job=job, request=request):
         report_messages(request, job.results)
         return redirect("image_list", env=environment.name)
-    removal.removal_job_enqueue(job)
     messages.info(request, f"Removing {len(items)} images: follow the progress below.")
     return redirect("removal_job_detail", env=environment.name, pk=job.pk)
 
 
-def report_messages(request: HttpRequest, results: list[dict[str, Any]]) -> None:
-    """One message per item with what the engine said (Untagged: ..., Deleted: sha256:...)."""
-    for result in results:
-        lines = [f"Untagged: {t}" for t in result["untagged"]] + [f"Deleted: {d}" for d in result["deleted"]]
-        text = f"{result['reference']}: " + ("; ".join(lines) if lines else result["message"])
-        if result["outcome"] in (removal.REMOVED, removal.UNTAGGED):
-            messages.success(request, text)
-        elif result["outcome"] == removal.GONE:
-            messages.info(request, text)
-        else:
-            messages.error(request, text)
-
-
 @require_http_methods(["GET", "POST"])
-def image_remove_confirm(request: HttpRequest, env: str) -> HttpResponse:
+def image_remove_confirm(request: AuthenticatedRequest, env: str) -> HttpResponse:
     """Confirm removing the given references (`?ref=repo:tag&ref=<image id>`), then remove or request."""
     environment = environment_get(env)
     mode = _mode(request.user, RemovalKind.REMOVE)
@@ -224,7 +211,7 @@ def image_remove_confirm(request: HttpRequest, env: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def image_cleanup_confirm(request: HttpRequest, env: str, kind: str) -> HttpResponse:
+def image_cleanup_confirm(request: AuthenticatedRequest, env: str, kind: str) -> HttpResponse:
     """Prune dangling / remove unused / remove every image: a preview of exactly which, then act."""
     environment = environment_get(env)
     mode = _mode(request.user, kind)
@@ -241,11 +228,11 @@ def image_cleanup_confirm(request: HttpRequest, env: str, kind: str) -> HttpResp
 
 
 @require_GET
-def removal_job_detail(request: HttpRequest, env: str, pk: int) -> HttpResponse:
+def removal_job_detail(request: AuthenticatedRequest, env: str, pk: int) -> HttpResponse:
     """Progress of a removal job: done/total and each item's result; refreshes itself while running."""
     environment = environment_get(env)
     require_role(request.user)
-    job = get_object_or_404(RemovalJob.objects.select_related("created_by", "cleanup_request"), pk=pk)
+    job = removal_job_get(pk)
     if job.environment_id != environment.pk:
         return redirect(reverse("removal_job_detail", kwargs={"env": job.environment.name, "pk": job.pk}))
     running = job.status in (RemovalJob.Status.QUEUED, RemovalJob.Status.RUNNING)

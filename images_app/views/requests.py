@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from images_app.errors import BerthError
 from images_app.models import CleanupRequest
-from images_app.roles import require_role
+from images_app.removal_report import report_messages
+from images_app.roles import AuthenticatedRequest, require_role
 from images_app.selectors.audit import audit_events_for, history_url
+from images_app.selectors.cleanup_requests import request_get, requests_for_list
 from images_app.services import removal
 from images_app.services.cleanup_requests import (
     RequestNotPending,
@@ -21,30 +23,21 @@ from images_app.services.cleanup_requests import (
     request_changes_now,
     requests_expire,
 )
-from images_app.views.removal import report_messages
 
 
 @require_GET
-def request_list(request: HttpRequest) -> HttpResponse:
+def request_list(request: AuthenticatedRequest) -> HttpResponse:
     """Pending requests first (the admins' queue), then the user's own, then recent decisions."""
     require_role(request.user)
     requests_expire()
-    base = CleanupRequest.objects.select_related("environment", "requested_by", "decided_by")
-    context = {
-        "pending": list(base.filter(status=CleanupRequest.Status.PENDING).order_by("created_at")),
-        "mine": list(base.filter(requested_by=request.user).exclude(status=CleanupRequest.Status.PENDING)[:50]),
-        "recent": list(base.exclude(status=CleanupRequest.Status.PENDING).exclude(requested_by=request.user)[:50]),
-    }
-    return render(request, "requests/list.html", context)
+    return render(request, "requests/list.html", requests_for_list(request.user))
 
 
 @require_GET
-def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def request_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     require_role(request.user)
     requests_expire()
-    cleanup_request = get_object_or_404(
-        CleanupRequest.objects.select_related("environment", "requested_by", "decided_by"), pk=pk
-    )
+    cleanup_request = request_get(pk)
     rows, engine_error = None, ""
     if cleanup_request.status == CleanupRequest.Status.PENDING:
         try:
@@ -72,27 +65,25 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required("images_app.approve_cleanup", raise_exception=True)
-def request_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    cleanup_request = get_object_or_404(CleanupRequest.objects.select_related("environment", "requested_by"), pk=pk)
+def request_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    cleanup_request = request_get(pk)
     try:
         job = cleanup_request_approve(cleanup_request=cleanup_request, actor=request.user, request=request)
     except RequestNotPending as exc:
         messages.warning(request, f"Nothing done: {exc}")
         return redirect("request_detail", pk=pk)
-    if removal.removal_job_should_inline(job.items):
-        job = removal.removal_job_run(job_id=job.pk, request=request) or job
+    if removal.removal_job_start(job=job, request=request):
         messages.success(request, f"Request #{pk} approved and executed.")
         report_messages(request, job.results)
         return redirect("request_detail", pk=pk)
-    removal.removal_job_enqueue(job)
     messages.success(request, f"Request #{pk} approved: {len(job.items)} images are being removed.")
     return redirect("removal_job_detail", env=cleanup_request.environment.name, pk=job.pk)
 
 
 @require_POST
 @permission_required("images_app.approve_cleanup", raise_exception=True)
-def request_reject(request: HttpRequest, pk: int) -> HttpResponse:
-    cleanup_request = get_object_or_404(CleanupRequest, pk=pk)
+def request_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    cleanup_request = request_get(pk)
     note = request.POST.get("note", "").strip()
     if not note:
         messages.error(request, "Say why you reject the request.")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from images_app.forms.users import RoleForm, UserCreateForm
+from images_app.roles import AuthenticatedRequest
 from images_app.selectors.users import user_get, users_for_list
 from images_app.services.users import user_create, user_deactivate, user_reactivate, user_role_change
 
@@ -17,13 +18,13 @@ _MANAGE = ("auth.view_user", "auth.change_user")
 
 @require_http_methods(["GET"])
 @permission_required(_MANAGE, raise_exception=True)
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "users/list.html", {"rows": users_for_list(), "role_form": RoleForm()})
 
 
 @require_http_methods(["GET", "POST"])
 @permission_required(("auth.add_user", *_MANAGE), raise_exception=True)
-def user_new(request: HttpRequest) -> HttpResponse:
+def user_new(request: AuthenticatedRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -42,7 +43,7 @@ def user_new(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @permission_required(_MANAGE, raise_exception=True)
-def user_set_role(request: HttpRequest, pk: int) -> HttpResponse:
+def user_set_role(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = user_get(pk)
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -55,7 +56,7 @@ def user_set_role(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required(_MANAGE, raise_exception=True)
-def user_set_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse:
+def user_set_active(request: AuthenticatedRequest, pk: int, active: bool) -> HttpResponse:
     user = user_get(pk)
     if active:
         user_reactivate(actor=request.user, request=request, user=user)

@@ -70,7 +70,7 @@ class FakeIndex:
         index = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass  # quiet: pytest output stays readable
 
             def _send_json(self, status: int, body: object) -> None:
@@ -81,7 +81,7 @@ class FakeIndex:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 url = urlsplit(self.path)
                 if url.path == "/v1/_ping":
                     self.send_response(200)

@@ -15,7 +15,7 @@ from tooling.slow_registry import SlowRegistry
 __all__ = ["SlowRegistry", "collect_stream", "push_image", "sse_events", "wait_for_job", "wait_until"]
 
 
-def push_image(  # noqa: ANN001
+def push_image(
     images, docker_api: docker.APIClient, registry: str, name: str, layers: list[int], tag: str = "v1"
 ) -> str:
     """Build an image with random layers, push it to `registry`, remove it locally; returns "name:tag"."""

@@ -28,7 +28,7 @@ def image_exists(docker_api: docker.APIClient, image_id: str) -> bool:
     return True
 
 
-def confirm_form(response) -> dict:  # noqa: ANN001
+def confirm_form(response) -> dict:
     """The hidden fields of the confirmation form, as the browser would post them back."""
     html = response.content.decode()
     snapshot = re.search(r'name="snapshot" value="([^"]*)"', html)
@@ -37,7 +37,7 @@ def confirm_form(response) -> dict:  # noqa: ANN001
     return {"snapshot": unescape(snapshot.group(1)), "ref": refs}
 
 
-def confirm_and_post(client, url: str, refs: list[str] | None = None, **extra):  # noqa: ANN001, ANN201
+def confirm_and_post(client, url: str, refs: list[str] | None = None, **extra):
     """GET the confirmation page, then POST its form back with `extra` fields."""
     page = client.get(url, {"ref": refs} if refs else None)
     assert page.status_code == 200, page.content.decode()[:2000]

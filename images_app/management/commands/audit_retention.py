@@ -8,9 +8,10 @@ restarts from an anchor so `verify_audit` keeps passing.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from images_app.services.audit_chain import RetentionRefused, audit_retention_apply
 
@@ -18,13 +19,13 @@ from images_app.services.audit_chain import RetentionRefused, audit_retention_ap
 class Command(BaseCommand):
     help = "Archive (gzip JSON Lines) then drop audit events older than N days, anchoring the hash chain."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--days", type=int, default=None, help="Default: BERTH_AUDIT_RETENTION_DAYS")
         parser.add_argument(
             "--archive-dir", default=None, help="Where the archive goes (default: BERTH_AUDIT_ARCHIVE_DIR)"
         )
 
-    def handle(self, *args, days: int | None, archive_dir: str | None, **options) -> None:
+    def handle(self, *args: Any, days: int | None, archive_dir: str | None, **options: Any) -> None:
         days = settings.BERTH_AUDIT_RETENTION_DAYS if days is None else days
         if days < 1:
             raise CommandError("--days must be at least 1")

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from images_app.roles import ROLES
-from images_app.services.audit import audit_record
+from images_app.selectors.users import user_by_username
 from images_app.services.users import (
     UserChangeRefused,
     user_create,
     user_deactivate,
+    user_password_set,
     user_reactivate,
     user_role_change,
 )
@@ -35,7 +36,7 @@ _VIA = "manage.py berth_user"
 class Command(BaseCommand):
     help = "Create a user with a role (viewer, operator, admin), change a role, deactivate or reactivate a user."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--role", choices=ROLES, help="Required for a new user")
         parser.add_argument("--email", default="")
@@ -49,7 +50,7 @@ class Command(BaseCommand):
 
     def handle(
         self,
-        *args,
+        *args: Any,
         username: str,
         role: str | None,
         email: str,
@@ -57,14 +58,13 @@ class Command(BaseCommand):
         no_validate: bool,
         deactivate: bool,
         reactivate: bool,
-        **options,
+        **options: Any,
     ) -> None:
         password = self._password(password_stdin)
-        user_model = get_user_model()
-        user = user_model.objects.filter(username=username).first()
+        user = user_by_username(username)
         if password and not no_validate:
             try:
-                validate_password(password, user or user_model(username=username, email=email))
+                validate_password(password, user or get_user_model()(username=username, email=email))
             except ValidationError as exc:
                 raise CommandError("Password rejected: " + " ".join(exc.messages)) from None
         try:
@@ -72,15 +72,7 @@ class Command(BaseCommand):
                 self._create(username, email, role, password)
                 return
             if password:
-                with transaction.atomic():
-                    user.set_password(password)
-                    user.save(update_fields=["password"])
-                    audit_record(
-                        action="user_password_set",
-                        outcome="success",
-                        target_reference=username,
-                        parameters={"via": _VIA},
-                    )
+                user_password_set(actor=None, user=user, password=password, via=_VIA)
                 self.stdout.write(f"Set a new password for {username}")
             if role:
                 user_role_change(actor=None, user=user, role=role)

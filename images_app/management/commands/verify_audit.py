@@ -5,7 +5,9 @@ Exit status 0 when the chain holds, 1 (with the event named) when it does not.
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from images_app.services.audit_chain import audit_archives_verify, audit_chain_verify
 
@@ -13,14 +15,14 @@ from images_app.services.audit_chain import audit_archives_verify, audit_chain_v
 class Command(BaseCommand):
     help = "Verify the audit history's hash chain (constant memory; prints the chain head when intact)."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--archives",
             action="store_true",
             help="Also check the retention archives (checksums, and that they chain into the kept events)",
         )
 
-    def handle(self, *args, archives: bool, **options) -> None:
+    def handle(self, *args: Any, archives: bool, **options: Any) -> None:
         if archives:
             problems = audit_archives_verify()
             if problems:
