@@ -6,7 +6,8 @@ this package imports `docker`.
 """
 
 from images_app.engine.client import api_request_count, endpoint_ping, forget_clients
-from images_app.engine.containers import containers_for_image, list_containers
+from images_app.engine.containers import container_image_id, containers_for_image, list_containers
+from images_app.engine.events import event_stream
 from images_app.engine.images import (
     disk_usage,
     image_history,
@@ -20,6 +21,7 @@ from images_app.engine.types import (
     ContainerInfo,
     DiskUsage,
     Endpoint,
+    EngineEvent,
     HistoryEntry,
     ImageDetail,
     ImageInfo,
@@ -31,15 +33,18 @@ __all__ = [
     "ContainerInfo",
     "DiskUsage",
     "Endpoint",
+    "EngineEvent",
     "HistoryEntry",
     "ImageDetail",
     "ImageInfo",
     "RemovalReport",
     "SearchHit",
     "api_request_count",
+    "container_image_id",
     "containers_for_image",
     "disk_usage",
     "endpoint_ping",
+    "event_stream",
     "forget_clients",
     "image_history",
     "inspect_image",

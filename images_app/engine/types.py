@@ -127,3 +127,14 @@ class SearchHit:
     star_count: int
     is_official: bool
     is_automated: bool
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """One entry of `GET /events` (container and image events only)."""
+
+    type: str  # "container" or "image"
+    action: str  # create, start, die, destroy; pull, tag, untag, delete, ...
+    actor_id: str  # the container ID, or the image ID (a reference for `pull`)
+    attributes: dict[str, str]  # containers: image (as written), name; images: name
+    time_nano: int  # engine time, nanoseconds since the epoch

@@ -3,5 +3,17 @@ from images_app.models.cleanup import CleanupRequest, RemovalJob
 from images_app.models.environments import Environment
 from images_app.models.pulls import PullJob
 from images_app.models.registries import Registry
+from images_app.models.usage import ImageUsage, ImageUse, WatchState
 
-__all__ = ["AuditAnchor", "AuditEvent", "CleanupRequest", "Environment", "PullJob", "Registry", "RemovalJob"]
+__all__ = [
+    "AuditAnchor",
+    "AuditEvent",
+    "CleanupRequest",
+    "Environment",
+    "ImageUsage",
+    "ImageUse",
+    "PullJob",
+    "Registry",
+    "RemovalJob",
+    "WatchState",
+]
