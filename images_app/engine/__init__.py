@@ -10,6 +10,7 @@ from images_app.engine.containers import container_image_id, containers_for_imag
 from images_app.engine.events import event_stream
 from images_app.engine.images import (
     disk_usage,
+    disk_usage_report,
     image_history,
     inspect_image,
     list_images,
@@ -19,6 +20,7 @@ from images_app.engine.pulls import pull_events
 from images_app.engine.search import search_index
 from images_app.engine.types import (
     ContainerInfo,
+    DiskReport,
     DiskUsage,
     Endpoint,
     EngineEvent,
@@ -31,6 +33,7 @@ from images_app.engine.types import (
 
 __all__ = [
     "ContainerInfo",
+    "DiskReport",
     "DiskUsage",
     "Endpoint",
     "EngineEvent",
@@ -43,6 +46,7 @@ __all__ = [
     "container_image_id",
     "containers_for_image",
     "disk_usage",
+    "disk_usage_report",
     "endpoint_ping",
     "event_stream",
     "forget_clients",

@@ -121,6 +121,14 @@ class DiskUsage:
 
 
 @dataclass(frozen=True)
+class DiskReport:
+    """The images part of `docker system df -v`: per image, and the exact total on disk."""
+
+    images: dict[str, DiskUsage]
+    layers_size: int  # bytes all image layers take, each layer once
+
+
+@dataclass(frozen=True)
 class SearchHit:
     name: str
     description: str

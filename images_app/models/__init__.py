@@ -1,6 +1,7 @@
 from images_app.models.audit import AuditAnchor, AuditEvent
 from images_app.models.cleanup import CleanupRequest, RemovalJob
 from images_app.models.environments import Environment
+from images_app.models.policies import RetentionPolicy
 from images_app.models.pulls import PullJob
 from images_app.models.registries import Registry
 from images_app.models.usage import ImageUsage, ImageUse, WatchState
@@ -15,5 +16,6 @@ __all__ = [
     "PullJob",
     "Registry",
     "RemovalJob",
+    "RetentionPolicy",
     "WatchState",
 ]
