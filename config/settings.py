@@ -204,6 +204,11 @@ BERTH_AUDIT_ARCHIVE_DIR = env("BERTH_AUDIT_ARCHIVE_DIR", str(DATA_DIR / "audit-a
 BERTH_PAGE_SIZE = env_int("BERTH_PAGE_SIZE", 50, minimum=5)
 # Key for secrets stored at rest (registry passwords); derived from SECRET_KEY when unset.
 BERTH_SECRETS_KEY = env("BERTH_SECRETS_KEY")
+# The engine watcher (manage.py berth_watcher): its lease, silence before a reconnect, history kept.
+BERTH_WATCHER_LEASE_SECONDS = env_int("BERTH_WATCHER_LEASE_SECONDS", 15, minimum=2)
+BERTH_WATCHER_IDLE_SECONDS = env_int("BERTH_WATCHER_IDLE_SECONDS", 60, minimum=1)
+BERTH_WATCHER_BACKOFF_MAX_SECONDS = env_int("BERTH_WATCHER_BACKOFF_MAX_SECONDS", 30, minimum=1)
+BERTH_WATCHER_HISTORY = env_int("BERTH_WATCHER_HISTORY", 20, minimum=1)
 
 CACHES = {
     "default": {

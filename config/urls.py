@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("images_app.urls.requests")),
     path("", include("images_app.urls.audit")),
     path("", include("images_app.urls.registries")),
+    path("", include("images_app.urls.policies")),
     path("", include("images_app.urls.users")),
     path(
         "login/",

@@ -47,10 +47,10 @@ stop_pid() {
 
 # A previous run killed with SIGKILL could not stop its children; their pidfiles name them.
 # Check the command line too, so a recycled PID of some other program is never touched.
-for pidfile in "$RUN_DIR/web.pid" "$RUN_DIR/worker.pid"; do
+for pidfile in "$RUN_DIR/web.pid" "$RUN_DIR/worker.pid" "$RUN_DIR/watcher.pid"; do
     [[ -f "$pidfile" ]] || continue
     old_pid="$(cat "$pidfile")"
-    if kill -0 "$old_pid" 2>/dev/null && tr '\0' ' ' <"/proc/$old_pid/cmdline" 2>/dev/null | grep -qE 'uvicorn|celery'; then
+    if kill -0 "$old_pid" 2>/dev/null && tr '\0' ' ' <"/proc/$old_pid/cmdline" 2>/dev/null | grep -qE 'uvicorn|celery|berth_watcher'; then
         say "stopping $(basename "$pidfile" .pid) process $old_pid left over by a previous run"
         stop_pid "leftover" "$old_pid"
     fi
@@ -108,7 +108,7 @@ cleanup() {
     if ((${#STARTED_SERVICES[@]})); then
         scripts/services.sh stop "${STARTED_SERVICES[@]}" 9>&- || true
     fi
-    rm -f "$RUN_DIR/run.pid" "$RUN_DIR/web.pid" "$RUN_DIR/worker.pid"
+    rm -f "$RUN_DIR/run.pid" "$RUN_DIR/web.pid" "$RUN_DIR/worker.pid" "$RUN_DIR/watcher.pid"
     say "stopped"
 }
 trap cleanup EXIT
@@ -183,6 +183,13 @@ fi
 CHILD_PIDS+=("celery worker:$!")
 echo $! >"$RUN_DIR/worker.pid"
 say "started the Celery worker (pid $!, log $RUN_DIR/worker.log)"
+
+# The engine watcher: records image use from the engines' events (one lease per environment,
+# so a second Berth on the same database waits instead of recording twice).
+"$PY" manage.py berth_watcher >"$RUN_DIR/watcher.log" 2>&1 9>&- &
+CHILD_PIDS+=("engine watcher:$!")
+echo $! >"$RUN_DIR/watcher.pid"
+say "started the engine watcher (pid $!, log $RUN_DIR/watcher.log)"
 
 # One web process per core, plus one: a process's pages share its GIL, and a spare process
 # keeps pages from queueing behind a busy one (bench.load: list p95 under load -10 to -15%).

@@ -138,7 +138,7 @@ def test_a_second_run_from_the_same_folder_says_one_is_running(shared_run):
 def test_sigterm_stops_every_process_the_run_started(running):
     proc, url, env, log_path = running
     children = _child_pids(log_path)
-    assert len(children) == 2  # the worker and the web server
+    assert len(children) == 3  # the worker, the engine watcher and the web server
     assert all(_alive(pid) for pid in children)
 
     proc.send_signal(signal.SIGTERM)
@@ -153,7 +153,7 @@ def test_sigterm_stops_every_process_the_run_started(running):
 def test_the_next_run_stops_what_a_hard_killed_run_left_behind(running, tmp_path):
     proc, url, env, log_path = running
     orphans = _child_pids(log_path)
-    proc.kill()  # SIGKILL: its trap cannot run, the worker and web server live on
+    proc.kill()  # SIGKILL: its trap cannot run, the worker, watcher and web server live on
     proc.wait(10)
     assert all(_alive(pid) for pid in orphans)
 

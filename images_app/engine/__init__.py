@@ -6,9 +6,11 @@ this package imports `docker`.
 """
 
 from images_app.engine.client import api_request_count, endpoint_ping, forget_clients
-from images_app.engine.containers import containers_for_image, list_containers
+from images_app.engine.containers import container_image_id, containers_for_image, list_containers
+from images_app.engine.events import event_stream
 from images_app.engine.images import (
     disk_usage,
+    disk_usage_report,
     image_history,
     inspect_image,
     list_images,
@@ -18,8 +20,10 @@ from images_app.engine.pulls import pull_events
 from images_app.engine.search import search_index
 from images_app.engine.types import (
     ContainerInfo,
+    DiskReport,
     DiskUsage,
     Endpoint,
+    EngineEvent,
     HistoryEntry,
     ImageDetail,
     ImageInfo,
@@ -29,17 +33,22 @@ from images_app.engine.types import (
 
 __all__ = [
     "ContainerInfo",
+    "DiskReport",
     "DiskUsage",
     "Endpoint",
+    "EngineEvent",
     "HistoryEntry",
     "ImageDetail",
     "ImageInfo",
     "RemovalReport",
     "SearchHit",
     "api_request_count",
+    "container_image_id",
     "containers_for_image",
     "disk_usage",
+    "disk_usage_report",
     "endpoint_ping",
+    "event_stream",
     "forget_clients",
     "image_history",
     "inspect_image",

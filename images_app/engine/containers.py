@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import docker
+
 from images_app.engine.client import client_for, translate_errors
 from images_app.engine.types import ContainerInfo, Endpoint
 
@@ -40,3 +42,17 @@ def containers_for_image(endpoint: Endpoint, image_id: str) -> list[ContainerInf
     with translate_errors(endpoint, target=image_id):
         raw = client.containers(all=True, filters={"ancestor": image_id})
     return [c for c in (_container_from_api(item) for item in raw) if c.image_id == image_id]
+
+
+def container_image_id(endpoint: Endpoint, container_id: str) -> str:
+    """The image ID a container was created from ("" when the container is gone): one inspect call.
+
+    Events name the image as written at `docker create` (often a tag, which may since have moved).
+    """
+    client = client_for(endpoint)
+    with translate_errors(endpoint, target=container_id):
+        try:
+            raw = client.inspect_container(container_id)
+        except docker.errors.NotFound:
+            return ""
+    return raw.get("Image") or ""

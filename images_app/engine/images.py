@@ -9,7 +9,7 @@ from typing import Any
 import docker
 
 from images_app.engine.client import client_for, explanation, translate_errors
-from images_app.engine.types import DiskUsage, Endpoint, HistoryEntry, ImageDetail, ImageInfo, RemovalReport
+from images_app.engine.types import DiskReport, DiskUsage, Endpoint, HistoryEntry, ImageDetail, ImageInfo, RemovalReport
 from images_app.errors import ConflictingContainer, RemovalConflict
 
 # Older engines (API < 1.43) list untagged images with these placeholders.
@@ -161,6 +161,11 @@ def disk_usage(endpoint: Endpoint) -> dict[str, DiskUsage]:
 
     Slow on big hosts (it walks every image): never on the list page's path.
     """
+    return disk_usage_report(endpoint).images
+
+
+def disk_usage_report(endpoint: Endpoint) -> DiskReport:
+    """`GET /system/df` for images: per image, and the exact bytes all images take on disk (LayersSize)."""
     client = client_for(endpoint)
     with translate_errors(endpoint):
         raw = client.df()
@@ -175,7 +180,7 @@ def disk_usage(endpoint: Endpoint) -> dict[str, DiskUsage]:
             unique_size=size - shared,
             containers=int(item.get("Containers") or 0),
         )
-    return usage
+    return DiskReport(images=usage, layers_size=int(raw.get("LayersSize") or 0))
 
 
 def _parse_time(value: str | None) -> datetime | None:

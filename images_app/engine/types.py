@@ -121,9 +121,28 @@ class DiskUsage:
 
 
 @dataclass(frozen=True)
+class DiskReport:
+    """The images part of `docker system df -v`: per image, and the exact total on disk."""
+
+    images: dict[str, DiskUsage]
+    layers_size: int  # bytes all image layers take, each layer once
+
+
+@dataclass(frozen=True)
 class SearchHit:
     name: str
     description: str
     star_count: int
     is_official: bool
     is_automated: bool
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """One entry of `GET /events` (container and image events only)."""
+
+    type: str  # "container" or "image"
+    action: str  # create, start, die, destroy; pull, tag, untag, delete, ...
+    actor_id: str  # the container ID, or the image ID (a reference for `pull`)
+    attributes: dict[str, str]  # containers: image (as written), name; images: name
+    time_nano: int  # engine time, nanoseconds since the epoch

@@ -8,6 +8,7 @@ from django import forms
 
 from images_app.references import BadReference, is_image_id_like, parse_reference
 from images_app.selectors.images import SORT_COLUMNS, STATUS_CHOICES, ImageListQuery
+from images_app.selectors.usage import parse_duration
 
 # The engine matches `reference=` patterns with Go's path.Match: `*` and `?` are
 # wildcards; `[` opens a character class and a malformed one silently matches
@@ -43,6 +44,9 @@ class ImageFilterForm(forms.Form):
     before = forms.CharField(required=False, max_length=300, help_text="Created before this image (ID or tag)")
     since = forms.CharField(required=False, max_length=300, help_text="Created after this image (ID or tag)")
     label = forms.CharField(required=False, max_length=600, help_text="`key` or `key=value`")
+    unused_for = forms.CharField(
+        required=False, max_length=12, help_text="Known unused at least this long: `30d`, `12h`, `2w`"
+    )
     sort = forms.ChoiceField(required=False, choices=[(c, c) for c in SORT_COLUMNS])
     order = forms.ChoiceField(required=False, choices=[("asc", "ascending"), ("desc", "descending")])
 
@@ -77,6 +81,15 @@ class ImageFilterForm(forms.Form):
             raise forms.ValidationError("A label value must not contain control characters.")
         return value
 
+    def clean_unused_for(self) -> str:
+        value = self.cleaned_data["unused_for"].strip().lower()
+        if value:
+            try:
+                parse_duration(value)
+            except ValueError as exc:
+                raise forms.ValidationError(f"Not a duration: {exc}.") from exc
+        return value
+
     def query(self) -> ImageListQuery:
         """The validated query (call after is_valid())."""
         data = self.cleaned_data
@@ -87,6 +100,7 @@ class ImageFilterForm(forms.Form):
             before=data.get("before") or "",
             since=data.get("since") or "",
             label=data.get("label") or "",
+            unused_for=data.get("unused_for") or "",
             sort=data.get("sort") or ImageListQuery.sort,
             order=data.get("order") or ImageListQuery.order,
         )

@@ -1,8 +1,10 @@
 from images_app.models.audit import AuditAction, AuditAnchor, AuditEvent
 from images_app.models.cleanup import CleanupRequest, RemovalJob
 from images_app.models.environments import Environment
+from images_app.models.policies import RetentionPolicy
 from images_app.models.pulls import PullJob
 from images_app.models.registries import Registry
+from images_app.models.usage import ImageUsage, ImageUse, WatchState
 
 __all__ = [
     "AuditAction",
@@ -10,7 +12,11 @@ __all__ = [
     "AuditEvent",
     "CleanupRequest",
     "Environment",
+    "ImageUsage",
+    "ImageUse",
     "PullJob",
     "Registry",
     "RemovalJob",
+    "RetentionPolicy",
+    "WatchState",
 ]

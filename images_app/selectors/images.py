@@ -5,17 +5,29 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
+
+from django.utils import timezone
 
 from images_app import engine
 from images_app.engine import ContainerInfo, DiskUsage, HistoryEntry, ImageDetail, ImageInfo
 from images_app.errors import EngineError, EngineUnavailable, ImageNotFound
 from images_app.models import Environment
 from images_app.references import is_image_id_like
+from images_app.selectors.usage import (
+    LastUse,
+    UsageValues,
+    WatchInfo,
+    last_use_of,
+    parse_duration,
+    usage_values,
+    watch_info,
+)
 
 IN_USE, UNUSED, DANGLING = "in_use", "unused", "dangling"
 STATUS_CHOICES = [(IN_USE, "In use"), (UNUSED, "Unused"), (DANGLING, "Dangling")]
-SORT_COLUMNS = ("repository", "tag", "id", "created", "size", "status")
+SORT_COLUMNS = ("repository", "tag", "id", "created", "size", "last_used", "status")
 
 
 def split_repo_tag(repo_tag: str) -> tuple[str, str]:
@@ -39,6 +51,7 @@ class ImageRow:
     running_containers: int
     stopped_containers: int
     tag_index: int = 1  # this row is tag `tag_index` of `tag_count`
+    last_use: LastUse | None = None  # what the watcher knows (None: not asked for)
 
     @property
     def reference(self) -> str:
@@ -92,11 +105,23 @@ def image_status(image: ImageInfo, containers: int) -> str:
     return DANGLING if image.dangling else UNUSED
 
 
-def image_rows(images: list[ImageInfo], containers: list[ContainerInfo]) -> list[ImageRow]:
+def image_rows(
+    images: list[ImageInfo],
+    containers: list[ContainerInfo],
+    *,
+    usage: dict[str, UsageValues] | None = None,
+    horizon: datetime | None = None,
+) -> list[ImageRow]:
+    """One row per tag; with `usage` (the watcher's rows), each row knows its last use."""
     running = Counter(c.image_id for c in containers if c.running)
     stopped = Counter(c.image_id for c in containers if not c.running)
     rows = []
     for image in images:
+        last_use = None
+        if usage is not None:
+            last_use = last_use_of(usage.get(image.id), horizon=horizon, created=image.created)
+            # The container list just read is fresher than the watcher's count: it decides "in use now".
+            last_use = replace(last_use, running=running[image.id])
         # Like the CLI: an untagged image that still has a digest shows its repository.
         names = (
             [split_repo_tag(t) for t in image.repo_tags]
@@ -104,7 +129,7 @@ def image_rows(images: list[ImageInfo], containers: list[ContainerInfo]) -> list
             or [("<none>", "<none>")]
         )
         for index, (repository, tag) in enumerate(names, start=1):
-            rows.append(ImageRow(image, repository, tag, running[image.id], stopped[image.id], index))
+            rows.append(ImageRow(image, repository, tag, running[image.id], stopped[image.id], index, last_use))
     return rows
 
 
@@ -130,6 +155,7 @@ class ImageListQuery:
     before: str = ""
     since: str = ""
     label: str = ""
+    unused_for: str = ""  # "30d": known unused at least that long (validated by the form)
     sort: str = "created"
     order: str = "desc"
 
@@ -145,6 +171,10 @@ class ImageListQuery:
     @property
     def descending(self) -> bool:
         return self.order == "desc"
+
+    @property
+    def unused_for_delta(self) -> timedelta | None:
+        return parse_duration(self.unused_for) if self.unused_for else None
 
 
 @dataclass
@@ -221,6 +251,7 @@ SORT_KEYS: dict[str, Callable[[ImageRow], Any]] = {
     "id": lambda r: r.image.id,
     "created": lambda r: r.image.created,
     "size": lambda r: r.image.size,
+    "last_used": lambda r: r.last_use.sort_key() if r.last_use else float("-inf"),
     "status": _status_rank,
 }
 
@@ -233,12 +264,22 @@ def sort_rows(rows: list[ImageRow], sort: str, descending: bool) -> list[ImageRo
     return ordered
 
 
+def _unused_long_enough(row: ImageRow, delta: timedelta, now: datetime) -> bool:
+    # Only what the watcher saw: an image whose use before the horizon is unknown never qualifies early.
+    unused = row.last_use.unused_for(now) if row.last_use else None
+    return unused is not None and unused >= delta
+
+
 def filter_rows(rows: Iterable[ImageRow], query: ImageListQuery) -> list[ImageRow]:
-    """The filters the engine cannot apply: the search text and the in-use status."""
+    """The filters the engine cannot apply: the search text, the in-use status, unused for."""
+    delta = query.unused_for_delta
+    now = timezone.now()
     return [
         row
         for row in rows
-        if (not query.status or row.status == query.status) and (not query.text or row_matches_text(row, query.text))
+        if (not query.status or row.status == query.status)
+        and (not query.text or row_matches_text(row, query.text))
+        and (delta is None or _unused_long_enough(row, delta, now))
     ]
 
 
@@ -246,6 +287,7 @@ def filter_rows(rows: Iterable[ImageRow], query: ImageListQuery) -> list[ImageRo
 class ImageListing:
     rows: list[ImageRow]  # filtered and sorted, all of them (the view pages them)
     totals: SpaceSummary
+    watch: WatchInfo | None = None  # the horizon the Last used column speaks from
     engine_total: int = 0  # images the engine returned, before Berth's own filters
     filtered: bool = False
     engine_filtered: bool = False  # then engine_total is not the engine's whole count
@@ -257,26 +299,29 @@ class ImageListing:
 
 
 def image_listing(environment: Environment, query: ImageListQuery | None = None) -> ImageListing:
-    """The list page's rows and totals: two engine calls (images, containers), whatever the count.
+    """The list page's rows and totals: two engine calls (images, containers), whatever the count,
+    and two database queries for what the watcher knows (last use of every image, the horizon).
 
     Raises ImageNotFound when `before=`/`since=` name an image the engine does not have.
     """
     query = query or ImageListQuery()
     images = engine.list_images(environment, filters=query.engine_filters())
     containers = engine.list_containers(environment)
-    rows = filter_rows(image_rows(images, containers), query)
+    watch = watch_info(environment)
+    rows = filter_rows(image_rows(images, containers, usage=usage_values(environment), horizon=watch.horizon), query)
     per_image = Counter(c.image_id for c in containers)
     shown = {row.image.id: row.image for row in rows}
     totals = space_summary(shown.values(), per_image)
     # Tags over the filtered rows, not the images' whole tag lists: a text filter may show one tag of three.
     totals.tags = sum(1 for row in rows if row.tagged)
-    filtered = bool(query.engine_filters() or query.status or query.text)
+    filtered = bool(query.engine_filters() or query.status or query.text or query.unused_for)
     return ImageListing(
         rows=sort_rows(rows, query.sort, query.descending),
         totals=totals,
         engine_total=len(images),
         filtered=filtered,
         engine_filtered=bool(query.engine_filters()),
+        watch=watch,
     )
 
 
@@ -363,4 +408,4 @@ def with_sort(query: ImageListQuery, column: str) -> ImageListQuery:
     if query.sort == column:
         return replace(query, order="asc" if query.descending else "desc")
     # Dates and sizes read best biggest/newest first; names A to Z.
-    return replace(query, sort=column, order="desc" if column in ("created", "size", "status") else "asc")
+    return replace(query, sort=column, order="desc" if column in ("created", "size", "last_used", "status") else "asc")

@@ -11,6 +11,7 @@ nothing the person did not confirm is ever removed.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -73,6 +74,11 @@ class EngineState:
         }
         self.containers = list(containers)
         self.loaded_at = time.monotonic()
+        self._index()
+
+    def _index(self) -> None:
+        # Plans of thousands of items (retention policies) ask for children once per item: count them once.
+        self.children = Counter(img.parent for img in self.images.values() if img.parent)
 
     @classmethod
     def load(cls, environment: Environment) -> EngineState:
@@ -84,10 +90,11 @@ class EngineState:
             k: _Image(v.id, list(v.tags), list(v.digests), v.parent, v.size) for k, v in self.images.items()
         }
         clone.loaded_at = self.loaded_at
+        clone._index()
         return clone
 
     def has_children(self, image_id: str) -> bool:
-        return any(img.parent == image_id for img in self.images.values())
+        return self.children[image_id] > 0
 
     def dependents(self, image_id: str) -> list[ContainerInfo]:
         return [c for c in self.containers if c.image_id == image_id]
@@ -110,6 +117,9 @@ class EngineState:
         text = ref.strip()
         if is_image_id_like(text):
             wanted = text.removeprefix("sha256:")
+            exact = self.images.get(f"sha256:{wanted}")
+            if exact is not None:  # a full ID: no prefix scan (plans of thousands of IDs stay linear)
+                return exact, True
             matches = [img for img in self.images.values() if img.id.removeprefix("sha256:").startswith(wanted)]
             if len(matches) == 1:
                 return matches[0], True
@@ -142,14 +152,20 @@ class EngineState:
         self._delete_with_untagged_parents(img.id)
 
     def _delete_with_untagged_parents(self, image_id: str) -> None:
-        current = self.images.pop(image_id, None)
+        current = self._pop(image_id)
         while current is not None and current.parent:
             parent = self.images.get(current.parent)
             if parent is None or parent.tags or parent.digests or self.has_children(parent.id):
                 return
             if self.dependents(parent.id):
                 return
-            current = self.images.pop(parent.id)
+            current = self._pop(parent.id)
+
+    def _pop(self, image_id: str) -> _Image | None:
+        img = self.images.pop(image_id, None)
+        if img is not None and img.parent:
+            self.children[img.parent] -= 1
+        return img
 
 
 def _repository_of(reference: str) -> str:

@@ -7,6 +7,7 @@ format_html, which escapes every value exactly as the template did.
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import quote
 
 from django import template
@@ -30,6 +31,43 @@ def _status_cell(row: ImageRow) -> SafeString:
     if row.image.dangling:
         return mark_safe('<span class="badge badge-dangling">dangling</span>')  # constant text
     return mark_safe('<span class="badge badge-unused">unused</span>')  # constant text
+
+
+def _moment(value: datetime) -> str:
+    return localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
+def last_used_cell(row: ImageRow) -> SafeString:
+    """What the watcher knows of the row's image, honest about what it cannot know."""
+    use = row.last_use
+    if use is None or not use.known:
+        return mark_safe('<td class="last-used unknown" title="No watcher has watched this engine yet">unknown</td>')
+    if use.in_use_now:
+        return mark_safe('<td class="last-used now" data-sort="now">in use now</td>')
+    if use.last_used is not None and not use.before_horizon:
+        return format_html(
+            '<td class="last-used" title="{} by container {}"><time datetime="{}">{}</time></td>',
+            _moment(use.last_used),
+            use.container_name or use.container_id[:12],
+            use.last_used.isoformat(),
+            human_age(use.last_used),
+        )
+    if use.unused_since is not None and use.horizon is not None and use.unused_since > use.horizon:
+        # Created (or first seen) after the watch began: everything since is known.
+        return format_html(
+            '<td class="last-used never" title="Not used since it appeared on {}">never</td>', _moment(use.unused_since)
+        )
+    known = (
+        f"Last known use: {_moment(use.last_used)} by {use.container_name or use.container_id[:12]}. "
+        if use.last_used is not None
+        else ""
+    )
+    return format_html(
+        '<td class="last-used unknown-before" title="{}Not used since the watch began; before it, unknown.">'
+        "unknown before {}</td>",
+        known,
+        _moment(use.horizon),
+    )
 
 
 @register.simple_tag
@@ -74,6 +112,7 @@ def image_row(row: ImageRow, detail_url_pattern: str, can_select: bool, pull_url
         "copy</button></td>"
         '<td class="created" title="{exact}"><time datetime="{iso}">{age}</time></td>'
         '<td class="num size" title="{size} bytes">{human}</td>'
+        "{last_used}"
         '<td class="status">{status_cell}</td>'
         '<td class="actions"><a href="{detail}" class="details-link">Details</a>{pull_again}</td></tr>',
         id=image.id,
@@ -90,6 +129,7 @@ def image_row(row: ImageRow, detail_url_pattern: str, can_select: bool, pull_url
         age=human_age(image.created),
         size=image.size,
         human=human_size(image.size),
+        last_used=last_used_cell(row),
         status_cell=_status_cell(row),
         pull_again=pull_again,
     )

@@ -18,6 +18,7 @@ from images_app.selectors.cleanup_requests import requests_of
 from images_app.selectors.dashboard import dashboard_for
 from images_app.selectors.images import ImageListQuery, image_listing, image_page, with_sort
 from images_app.selectors.pulls import pulls_running
+from images_app.selectors.usage import image_use_page, watch_info
 
 _COLUMNS = [
     ("repository", "Repository"),
@@ -25,6 +26,7 @@ _COLUMNS = [
     ("id", "Image ID"),
     ("created", "Created"),
     ("size", "Size"),
+    ("last_used", "Last used"),
     ("status", "Status"),
 ]
 
@@ -54,6 +56,7 @@ _FILTER_NAMES = [
     ("before", "before="),
     ("since", "since="),
     ("label", "label="),
+    ("unused_for", "unused for"),
 ]
 
 
@@ -119,6 +122,7 @@ def image_detail(request: HttpRequest, env: str, image_id: str) -> HttpResponse:
         "environment": environment,
         "view": view,
         "audit_events": image_history(image_id=view.detail.id, tags=view.detail.repo_tags),
+        "usage": image_use_page(environment, view.detail.id, view.detail.created),
         "audit_all_url": history_url(target=view.detail.id),
     }
     return render(request, "images/detail.html", context)
@@ -128,5 +132,10 @@ def image_detail(request: HttpRequest, env: str, image_id: str) -> HttpResponse:
 def env_home(request: HttpRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
     dashboard = dashboard_for(environment, measure_disk=request.GET.get("measure") == "1")
-    context = {"environment": environment, "dashboard": dashboard, "my_requests": requests_of(request.user)}
+    context = {
+        "environment": environment,
+        "dashboard": dashboard,
+        "my_requests": requests_of(request.user),
+        "watch": watch_info(environment),
+    }
     return render(request, "images/dashboard.html", context)
