@@ -7,6 +7,7 @@ this package imports `docker`.
 
 from images_app.engine.client import api_request_count, endpoint_ping, forget_clients
 from images_app.engine.containers import containers_for_image, list_containers
+from images_app.engine.events import EngineEvent, EventStream
 from images_app.engine.images import (
     disk_usage,
     image_history,
@@ -28,6 +29,8 @@ from images_app.engine.types import (
 )
 
 __all__ = [
+    "EngineEvent",
+    "EventStream",
     "ContainerInfo",
     "DiskUsage",
     "Endpoint",

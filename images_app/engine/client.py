@@ -81,6 +81,18 @@ def client_for(endpoint: Endpoint) -> docker.APIClient:
     return client
 
 
+def new_stream_client(endpoint: Endpoint) -> docker.APIClient:
+    """A client of its own for one long stream (events), never pooled: closing it ends only that stream."""
+    client = _EngineClient(
+        base_url=endpoint.docker_host,
+        version="auto",
+        timeout=settings.BERTH_ENGINE_TIMEOUT,
+        tls=tls_config(endpoint.docker_host),
+    )
+    client.hooks["response"].append(_count_response)
+    return client
+
+
 def tls_config(docker_host: str) -> docker.tls.TLSConfig | bool:
     """TLS for tcp:// endpoints the way the docker CLI does it: DOCKER_CERT_PATH holds
     ca.pem, cert.pem and key.pem; DOCKER_TLS_VERIFY (any value) checks the engine's certificate."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from images_app import engine
@@ -12,6 +13,7 @@ from images_app.engine import ContainerInfo, DiskUsage, HistoryEntry, ImageDetai
 from images_app.errors import EngineError, EngineUnavailable, ImageNotFound
 from images_app.models import Environment
 from images_app.references import is_image_id_like
+from images_app.selectors.inventory import InventoryRead, inventory_current
 
 IN_USE, UNUSED, DANGLING = "in_use", "unused", "dangling"
 STATUS_CHOICES = [(IN_USE, "In use"), (UNUSED, "Unused"), (DANGLING, "Dangling")]
@@ -249,6 +251,7 @@ class ImageListing:
     engine_total: int = 0  # images the engine returned, before Berth's own filters
     filtered: bool = False
     engine_filtered: bool = False  # then engine_total is not the engine's whole count
+    as_of: datetime | None = None  # from the inventory while its keeper lags: the engine as it was then
 
     @property
     def of_total(self) -> int | None:
@@ -257,27 +260,57 @@ class ImageListing:
 
 
 def image_listing(environment: Environment, query: ImageListQuery | None = None) -> ImageListing:
-    """The list page's rows and totals: two engine calls (images, containers), whatever the count.
+    """The list page's rows and totals.
 
-    Raises ImageNotFound when `before=`/`since=` name an image the engine does not have.
+    From the event-kept inventory when it is current (no engine call); otherwise, and
+    for the filters only the engine applies (reference, before, since, label), two
+    engine calls (images, containers) whatever the count. Raises ImageNotFound when
+    `before=`/`since=` name an image the engine does not have.
     """
     query = query or ImageListQuery()
+    kept = None if query.engine_filters() else inventory_current(environment)
+    if kept is not None:
+        return _listing_from_inventory(kept, query)
     images = engine.list_images(environment, filters=query.engine_filters())
     containers = engine.list_containers(environment)
     rows = filter_rows(image_rows(images, containers), query)
     per_image = Counter(c.image_id for c in containers)
+    return _listing(rows, per_image, query, engine_total=len(images))
+
+
+def _listing(
+    rows: list[ImageRow], per_image: Counter[str], query: ImageListQuery, *, engine_total: int, presorted: bool = False
+) -> ImageListing:
     shown = {row.image.id: row.image for row in rows}
     totals = space_summary(shown.values(), per_image)
     # Tags over the filtered rows, not the images' whole tag lists: a text filter may show one tag of three.
     totals.tags = sum(1 for row in rows if row.tagged)
     filtered = bool(query.engine_filters() or query.status or query.text)
     return ImageListing(
-        rows=sort_rows(rows, query.sort, query.descending),
+        rows=rows if presorted else sort_rows(rows, query.sort, query.descending),
         totals=totals,
-        engine_total=len(images),
+        engine_total=engine_total,
         filtered=filtered,
         engine_filtered=bool(query.engine_filters()),
     )
+
+
+def _listing_from_inventory(read: InventoryRead, query: ImageListQuery) -> ImageListing:
+    """The same listing from prepared rows: sorting and totals are done once per inventory version."""
+    kept = read.kept
+    count = len(kept.images)
+
+    def everything() -> ImageListing:
+        rows = sort_rows(image_rows(kept.images, kept.containers), query.sort, query.descending)
+        return _listing(rows, kept.containers_per_image, query, engine_total=count, presorted=True)
+
+    # Sorted once per inventory version and column; totals of the whole list come with it.
+    listing: ImageListing = kept.memo(("listing", query.sort, query.descending), everything)  # type: ignore[assignment]
+    if query.status or query.text:
+        # A sorted list filtered keeps its order: the same rows, in the same order, as the live path gives.
+        rows = filter_rows(listing.rows, query)
+        listing = _listing(rows, kept.containers_per_image, query, engine_total=count, presorted=True)
+    return replace(listing, as_of=read.as_of)
 
 
 # --- one image ------------------------------------------------------------------
