@@ -201,6 +201,17 @@ BERTH_REGISTRY_TIMEOUT = env_int("BERTH_REGISTRY_TIMEOUT", 15, minimum=1)
 BERTH_AUDIT_RETENTION_DAYS = env_int("BERTH_AUDIT_RETENTION_DAYS", 365, minimum=1)
 # Where `manage.py audit_retention` writes the archives of the events it drops.
 BERTH_AUDIT_ARCHIVE_DIR = env("BERTH_AUDIT_ARCHIVE_DIR", str(DATA_DIR / "audit-archive"))
+# The event-kept inventory (images_app.services.inventory): pages read it while its keeper is alive.
+BERTH_INVENTORY = env_bool("BERTH_INVENTORY", True)
+BERTH_INVENTORY_HEARTBEAT_SECONDS = env_int("BERTH_INVENTORY_HEARTBEAT_SECONDS", 1, minimum=1)
+# A keeper silent this long is taken for dead: pages read the engine live.
+BERTH_INVENTORY_STALE_SECONDS = env_int("BERTH_INVENTORY_STALE_SECONDS", 5, minimum=2)
+# An event unapplied this long: pages say "as of" the last time the inventory was current.
+BERTH_INVENTORY_AS_OF_SECONDS = env_int("BERTH_INVENTORY_AS_OF_SECONDS", 3, minimum=1)
+# How long the keeper gathers a burst of events (docker run = create + start) into one read.
+BERTH_INVENTORY_COALESCE_MS = env_int("BERTH_INVENTORY_COALESCE_MS", 50, minimum=0)
+# The safety net: a full read this often even when events say nothing changed.
+BERTH_INVENTORY_RECONCILE_SECONDS = env_int("BERTH_INVENTORY_RECONCILE_SECONDS", 300, minimum=10)
 BERTH_PAGE_SIZE = env_int("BERTH_PAGE_SIZE", 50, minimum=5)
 # Key for secrets stored at rest (registry passwords); derived from SECRET_KEY when unset.
 BERTH_SECRETS_KEY = env("BERTH_SECRETS_KEY")

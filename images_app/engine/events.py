@@ -9,9 +9,11 @@ last event, then reconciling), which also covers a connection that died silently
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import urllib3.exceptions
 
+from images_app.engine import sdk_private
 from images_app.engine.client import client_for, translate_errors
 from images_app.engine.types import Endpoint, EngineEvent
 from images_app.errors import EngineUnavailable
@@ -33,12 +35,8 @@ def event_stream(
     if until_nano is not None:
         params["until"] = _timestamp(until_nano)
     with translate_errors(endpoint):
-        response = client._get(
-            client._url("/events"), params=params, stream=True, timeout=idle_timeout
-        )
-        client._raise_for_status(response)
         try:
-            for raw in client._stream_helper(response, decode=True):
+            for raw in sdk_private.get_streaming(client, "/events", params=params, timeout=idle_timeout):
                 event = _event_from_api(raw)
                 if event is not None:
                     yield event
@@ -47,8 +45,6 @@ def event_stream(
         except urllib3.exceptions.ProtocolError as exc:
             # The engine went away mid-stream (restart, socket closed).
             raise EngineUnavailable(endpoint.docker_host, f"the event stream broke ({exc})") from exc
-        finally:
-            response.close()
 
 
 def _timestamp(nano: int) -> str:
@@ -56,7 +52,7 @@ def _timestamp(nano: int) -> str:
     return f"{nano // 1_000_000_000}.{nano % 1_000_000_000:09d}"
 
 
-def _event_from_api(raw: dict) -> EngineEvent | None:
+def _event_from_api(raw: dict[str, Any]) -> EngineEvent | None:
     kind = raw.get("Type") or ""
     actor = raw.get("Actor") or {}
     action = raw.get("Action") or raw.get("status") or ""

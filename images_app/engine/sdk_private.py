@@ -5,8 +5,10 @@ cancelled pull cannot close the very connection the engine streams on (the engin
 when its client goes away); and `api.search()` takes no `filters` (the endpoint does: is-official,
 stars) nor a per-call timeout. These helpers are the documented-by-source internals the public
 methods are built on (docker/api/client.py: `_url`, `_get`, `_post`, `_raise_for_status`,
-`_result`, `_stream_helper`). They are not a stable API: requirements.txt pins `docker` to one
-major version for them, and a new major version means re-reading that file against this one.
+`_result`, `_stream_helper`). The event stream needs them too: the public `events()` has no read
+timeout, so a silent network cut would hang the watcher. They are not a stable API:
+requirements.txt pins `docker` to one major version for them, and a new major version means
+re-reading that file against this one.
 """
 
 from __future__ import annotations
@@ -43,3 +45,13 @@ def get_json(
     """
     response = client._get(client._url(path), params=params, headers=headers, timeout=timeout)
     return client._result(response, json=True)
+
+
+def get_streaming(client: docker.APIClient, path: str, *, params: dict[str, str], timeout: float) -> Iterator[Any]:
+    """GET an engine path as a JSON stream with a read timeout; yields decoded items, closes the response."""
+    response = client._get(client._url(path), params=params, stream=True, timeout=timeout)
+    try:
+        client._raise_for_status(response)
+        yield from client._stream_helper(response, decode=True)
+    finally:
+        response.close()

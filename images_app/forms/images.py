@@ -82,7 +82,7 @@ class ImageFilterForm(forms.Form):
         return value
 
     def clean_unused_for(self) -> str:
-        value = self.cleaned_data["unused_for"].strip().lower()
+        value: str = self.cleaned_data["unused_for"].strip().lower()
         if value:
             try:
                 parse_duration(value)

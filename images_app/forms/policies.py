@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, cast
 
 from django import forms
 
@@ -13,7 +15,7 @@ MAX_LINES = 50
 GB = 1_000_000_000
 
 
-def _checked_lines(text: str, check, what: str) -> str:
+def _checked_lines(text: str, check: Callable[[str], str | None], what: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if len(lines) > MAX_LINES:
         raise forms.ValidationError(f"At most {MAX_LINES} {what}s.")
@@ -39,7 +41,7 @@ def _label_problem(line: str) -> str:
     return ""
 
 
-class RetentionPolicyForm(forms.ModelForm):
+class RetentionPolicyForm(forms.ModelForm[RetentionPolicy]):
     environment = forms.ModelChoiceField(
         queryset=Environment.objects.none(), required=False, empty_label="All environments"
     )
@@ -73,9 +75,10 @@ class RetentionPolicyForm(forms.ModelForm):
             "exclude_references", "exclude_labels", "allow_force", "action", "interval_minutes",
         ]  # fmt: skip
 
-    def __init__(self, *args, environments: list[Environment] | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, environments: list[Environment] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["environment"].queryset = Environment.objects.filter(pk__in=[e.pk for e in environments or []])
+        allowed = Environment.objects.filter(pk__in=[e.pk for e in environments or []])
+        cast("forms.ModelChoiceField[Environment]", self.fields["environment"]).queryset = allowed
         if self.instance.pk and self.instance.disk_budget_bytes:
             self.initial["disk_budget_gb"] = Decimal(self.instance.disk_budget_bytes) / GB
 
@@ -85,15 +88,15 @@ class RetentionPolicyForm(forms.ModelForm):
     def clean_exclude_labels(self) -> str:
         return _checked_lines(self.cleaned_data["exclude_labels"], _label_problem, "label")
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         rules = [data.get(name) for name in ("unused_days", "keep_newest", "dangling_hours", "disk_budget_gb")]
         if all(value is None for value in rules):
             raise forms.ValidationError("Choose at least one rule: a policy without rules removes nothing.")
         return data
 
     def save(self, commit: bool = True) -> RetentionPolicy:
-        policy = super().save(commit=False)
+        policy: RetentionPolicy = super().save(commit=False)
         budget = self.cleaned_data.get("disk_budget_gb")
         policy.disk_budget_bytes = int(budget * GB) if budget is not None else None
         if commit:

@@ -1,6 +1,7 @@
 from images_app.models.audit import AuditAction, AuditAnchor, AuditEvent
 from images_app.models.cleanup import CleanupRequest, RemovalJob
 from images_app.models.environments import Environment
+from images_app.models.inventory import Inventory
 from images_app.models.policies import RetentionPolicy
 from images_app.models.pulls import PullJob
 from images_app.models.registries import Registry
@@ -13,6 +14,7 @@ __all__ = [
     "CleanupRequest",
     "Environment",
     "ImageUsage",
+    "Inventory",
     "ImageUse",
     "PullJob",
     "Registry",

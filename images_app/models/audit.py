@@ -41,6 +41,9 @@ class AuditAction(models.TextChoices):
     USER_PASSWORD_SET = "user_password_set"
     AUDIT_EXPORTED = "audit_exported"
     AUDIT_PRUNED = "audit_pruned"
+    RETENTION_POLICY_CREATED = "retention_policy_created"
+    RETENTION_POLICY_CHANGED = "retention_policy_changed"
+    RETENTION_POLICY_RUN = "retention_policy_run"
 
 
 class AuditEventQuerySet(models.QuerySet[Any]):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 
 from images_app import engine
 from images_app.engine import ImageInfo
 from images_app.errors import EngineError, EngineUnavailable
 from images_app.models import AuditEvent, CleanupRequest, Environment, PullJob
 from images_app.selectors.images import DANGLING, IN_USE, UNUSED, ImageRow, SpaceSummary, image_rows, space_summary
+from images_app.selectors.inventory import inventory_current
 
 LARGEST_COUNT = 5
 RECENT_PULLS = 5
@@ -58,6 +60,7 @@ class Dashboard:
     # Only when asked for: the engine's disk report is slow on big hosts.
     reclaimable_at_least: int | None = None
     disk_error: str = ""
+    as_of: datetime | None = None  # read from the inventory while its keeper lags
 
 
 def unique_bytes_of_unused(images: list[ImageInfo], per_image: Counter[str], unique_sizes: dict[str, int]) -> int:
@@ -75,8 +78,11 @@ def dashboard_for(environment: Environment, *, measure_disk: bool = False) -> Da
     `measure_disk` adds the engine's disk report (`/system/df`, slow on big hosts) for a
     lower bound on the reclaimable bytes.
     """
-    images = engine.list_images(environment)
-    containers = engine.list_containers(environment)
+    read = inventory_current(environment)
+    if read is not None:
+        images, containers, as_of = read.kept.images, read.kept.containers, read.as_of
+    else:
+        images, containers, as_of = engine.list_images(environment), engine.list_containers(environment), None
     per_image = Counter(c.image_id for c in containers)
     summary = space_summary(images, per_image)
     at_least, disk_error = None, ""
@@ -109,4 +115,5 @@ def dashboard_for(environment: Environment, *, measure_disk: bool = False) -> Da
         running_containers=sum(1 for c in containers if c.running),
         reclaimable_at_least=at_least,
         disk_error=disk_error,
+        as_of=as_of,
     )

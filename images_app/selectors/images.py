@@ -15,6 +15,7 @@ from images_app.engine import ContainerInfo, DiskUsage, HistoryEntry, ImageDetai
 from images_app.errors import EngineError, EngineUnavailable, ImageNotFound
 from images_app.models import Environment
 from images_app.references import is_image_id_like
+from images_app.selectors.inventory import InventoryRead, inventory_current
 from images_app.selectors.usage import (
     LastUse,
     UsageValues,
@@ -288,6 +289,7 @@ class ImageListing:
     rows: list[ImageRow]  # filtered and sorted, all of them (the view pages them)
     totals: SpaceSummary
     watch: WatchInfo | None = None  # the horizon the Last used column speaks from
+    as_of: datetime | None = None  # from the inventory while its keeper lags: the engine as it was then
     engine_total: int = 0  # images the engine returned, before Berth's own filters
     filtered: bool = False
     engine_filtered: bool = False  # then engine_total is not the engine's whole count
@@ -299,30 +301,70 @@ class ImageListing:
 
 
 def image_listing(environment: Environment, query: ImageListQuery | None = None) -> ImageListing:
-    """The list page's rows and totals: two engine calls (images, containers), whatever the count,
-    and two database queries for what the watcher knows (last use of every image, the horizon).
+    """The list page's rows and totals, with what the watcher knows (last use of every image, the horizon).
 
-    Raises ImageNotFound when `before=`/`since=` name an image the engine does not have.
+    From the event-kept inventory when it is current: no engine call, and rows, sorted
+    orders and totals prepared once per change. Otherwise, and for the filters only the
+    engine applies (reference, before, since, label), two engine calls (images,
+    containers) whatever the count. Raises ImageNotFound when `before=`/`since=` name an
+    image the engine does not have.
     """
     query = query or ImageListQuery()
+    watch = watch_info(environment)
+    kept = None if query.engine_filters() else inventory_current(environment)
+    if kept is not None:
+        return _listing_from_inventory(environment, kept, watch, query)
     images = engine.list_images(environment, filters=query.engine_filters())
     containers = engine.list_containers(environment)
-    watch = watch_info(environment)
-    rows = filter_rows(image_rows(images, containers, usage=usage_values(environment), horizon=watch.horizon), query)
+    rows = image_rows(images, containers, usage=usage_values(environment), horizon=watch.horizon)
     per_image = Counter(c.image_id for c in containers)
+    return _listing(filter_rows(rows, query), per_image, query, engine_total=len(images), watch=watch)
+
+
+def _listing(
+    rows: list[ImageRow],
+    per_image: Counter[str],
+    query: ImageListQuery,
+    *,
+    engine_total: int,
+    watch: WatchInfo,
+    presorted: bool = False,
+) -> ImageListing:
     shown = {row.image.id: row.image for row in rows}
     totals = space_summary(shown.values(), per_image)
     # Tags over the filtered rows, not the images' whole tag lists: a text filter may show one tag of three.
     totals.tags = sum(1 for row in rows if row.tagged)
     filtered = bool(query.engine_filters() or query.status or query.text or query.unused_for)
     return ImageListing(
-        rows=sort_rows(rows, query.sort, query.descending),
+        rows=rows if presorted else sort_rows(rows, query.sort, query.descending),
         totals=totals,
-        engine_total=len(images),
+        engine_total=engine_total,
         filtered=filtered,
         engine_filtered=bool(query.engine_filters()),
         watch=watch,
     )
+
+
+def _listing_from_inventory(
+    environment: Environment, read: InventoryRead, watch: WatchInfo, query: ImageListQuery
+) -> ImageListing:
+    """The same listing from prepared rows: built and sorted once per inventory version and use record."""
+    kept = read.kept
+    count = len(kept.images)
+    # What the watcher recorded moves with its last event and reconciliation: rows carry it.
+    usage_stamp = (watch.horizon, watch.last_event_at, watch.last_reconciled_at)
+
+    def everything() -> ImageListing:
+        rows = image_rows(kept.images, kept.containers, usage=usage_values(environment), horizon=watch.horizon)
+        ordered = sort_rows(rows, query.sort, query.descending)
+        return _listing(ordered, kept.containers_per_image, query, engine_total=count, watch=watch, presorted=True)
+
+    listing = kept.memo_stamped(("listing", query.sort, query.descending), usage_stamp, everything)
+    if query.status or query.text or query.unused_for:
+        # A sorted list filtered keeps its order: the same rows, in the same order, as the live path gives.
+        rows = filter_rows(listing.rows, query)
+        listing = _listing(rows, kept.containers_per_image, query, engine_total=count, watch=watch, presorted=True)
+    return replace(listing, as_of=read.as_of, watch=watch)
 
 
 # --- one image ------------------------------------------------------------------

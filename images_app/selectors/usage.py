@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -109,7 +110,7 @@ class LastUse:
 
 
 def last_use_of(
-    usage: ImageUsage | tuple | None, *, horizon: datetime | None, created: datetime | None
+    usage: ImageUsage | tuple[Any, ...] | None, *, horizon: datetime | None, created: datetime | None
 ) -> LastUse:
     """Combine a usage row (or its values tuple) with the horizon and the image's creation time."""
     if usage is None:

@@ -51,7 +51,7 @@ def rules_of(policy: RetentionPolicy) -> Rules:
 
 
 def policy_environments(policy: RetentionPolicy) -> list[Environment]:
-    return [policy.environment] if policy.environment_id else environments_all()
+    return [policy.environment] if policy.environment is not None else environments_all()
 
 
 # --- preview -----------------------------------------------------------------------------------
@@ -260,7 +260,8 @@ def policies_run_due(*, now: datetime | None = None) -> int:
     for policy in RetentionPolicy.objects.filter(enabled=True, interval_minutes__isnull=False).select_related(
         "owner", "environment"
     ):
-        due = policy.last_run_at is None or policy.last_run_at + timedelta(minutes=policy.interval_minutes) <= now
+        interval = timedelta(minutes=policy.interval_minutes or 0)
+        due = policy.last_run_at is None or policy.last_run_at + interval <= now
         if not due:
             continue
         previous = Q(last_run_at__isnull=True) if policy.last_run_at is None else Q(last_run_at=policy.last_run_at)
@@ -306,7 +307,7 @@ def policy_parameters(policy: RetentionPolicy) -> dict[str, Any]:
     rules = rules_of(policy)
     return {
         "name": policy.name,
-        "environment": policy.environment.name if policy.environment_id else "(all)",
+        "environment": policy.environment.name if policy.environment is not None else "(all)",
         "enabled": policy.enabled,
         "unused_days": rules.unused_days,
         "keep_newest": rules.keep_newest,

@@ -66,7 +66,7 @@ def last_used_cell(row: ImageRow) -> SafeString:
         '<td class="last-used unknown-before" title="{}Not used since the watch began; before it, unknown.">'
         "unknown before {}</td>",
         known,
-        _moment(use.horizon),
+        _moment(use.horizon) if use.horizon is not None else "",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -20,14 +21,14 @@ MANAGE = "images_app.manage_retention"
 MAX_ITEMS = 20_000
 
 
-def _require_manage(request: HttpRequest) -> None:
+def _require_policy_admin(request: HttpRequest) -> None:
     if not request.user.has_perm(MANAGE):
         raise PermissionDenied("Only admins define, preview and run retention policies.")
 
 
 @require_safe
 def policy_list(request: HttpRequest) -> HttpResponse:
-    _require_manage(request)
+    _require_policy_admin(request)
     policies = list(RetentionPolicy.objects.select_related("environment", "owner"))
     environments = environments_all()
     rows = [(p, [p.environment] if p.environment_id else environments) for p in policies]
@@ -36,7 +37,7 @@ def policy_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    _require_manage(request)
+    _require_policy_admin(request)
     policy = get_object_or_404(RetentionPolicy, pk=pk) if pk is not None else None
     form = RetentionPolicyForm(request.POST or None, instance=policy, environments=environments_all())
     if request.method == "POST" and form.is_valid():
@@ -47,7 +48,7 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(request, "policies/form.html", {"form": form, "policy": policy}, status=status)
 
 
-def _parse_snapshot(text: str) -> list[dict] | None:
+def _parse_snapshot(text: str) -> list[dict[str, Any]] | None:
     try:
         data = json.loads(text)
     except (TypeError, ValueError):
@@ -65,7 +66,7 @@ def _parse_snapshot(text: str) -> list[dict] | None:
 @require_http_methods(["GET", "POST"])
 def policy_preview_view(request: HttpRequest, pk: int, env: str) -> HttpResponse:
     """GET: the preview. POST: run exactly the previewed plan (or say what changed since)."""
-    _require_manage(request)
+    _require_policy_admin(request)
     policy = get_object_or_404(RetentionPolicy.objects.select_related("owner", "environment"), pk=pk)
     environment = environment_get(env)
     if environment not in policy_environments(policy):

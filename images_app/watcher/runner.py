@@ -29,6 +29,7 @@ from images_app import engine
 from images_app.engine import EngineEvent
 from images_app.errors import BerthError, EngineUnavailable
 from images_app.models import Environment
+from images_app.services.inventory import InventoryKeeper
 from images_app.watcher import store
 from images_app.watcher.state import RECONCILE_CREATED, ContainerSnapshot, UsageState, apply_events, reconcile
 
@@ -59,11 +60,14 @@ class EnvironmentWatcher:
         self.state = UsageState()
         self.lease_seconds = settings.BERTH_WATCHER_LEASE_SECONDS
         self.heartbeat = max(self.lease_seconds / 3, 0.5)
+        # The pages' inventory rides on the same stream: kept only while this watcher holds the lease.
+        self.inventory = InventoryKeeper(environment)
 
     # --- the outer loop: lease, connect, back off --------------------------------------------
 
     def run(self) -> None:
         backoff = 1.0
+        self.inventory.start()
         try:
             while not self.stop.is_set():
                 if not store.lease_claim(self.environment, self.holder):
@@ -87,7 +91,16 @@ class EnvironmentWatcher:
                 finally:
                     close_old_connections()
         finally:
+            self.inventory.stop()
+            self._inventory_lost()
             store.lease_release(self.environment, self.holder)
+
+    def _inventory_lost(self) -> None:
+        """Pages stop trusting the inventory at once (they read the engine live until the next full read)."""
+        try:
+            self.inventory.disconnected()
+        except Exception:
+            logger.exception("%s: could not mark the inventory stale", self.environment.name)
 
     def _down(self, message: str, wait: float) -> None:
         try:
@@ -104,6 +117,13 @@ class EnvironmentWatcher:
 
     def watch_once(self) -> None:
         """Reconcile, then follow the events until the stream ends; raises EngineUnavailable, LeaseLost."""
+        try:
+            self._watch_once()
+        except BaseException:
+            self._inventory_lost()
+            raise
+
+    def _watch_once(self) -> None:
         watch = store.watch_state_row(self.environment)
         since = watch.last_event_nano or (time.time_ns() - FIRST_REPLAY_NANO)
         self.reconcile_now(replay_from=since)
@@ -114,6 +134,8 @@ class EnvironmentWatcher:
             target=self._read, args=(since, events), name=f"events-{self.environment.name}", daemon=True
         )
         reader.start()
+        # The stream is open from `since`: a full read now misses nothing the replay will not bring.
+        self.inventory.connected()
         last_renew = time.monotonic()
         while not self.stop.is_set():
             try:
@@ -147,7 +169,7 @@ class EnvironmentWatcher:
                     raise end.error
                 return  # idle or closed: reconnect (and reconcile) at once
 
-    def _read(self, since: int, events: queue.Queue) -> None:
+    def _read(self, since: int, events: queue.Queue[EngineEvent | _StreamEnd]) -> None:
         try:
             for event in engine.event_stream(
                 self.environment, since_nano=since, idle_timeout=settings.BERTH_WATCHER_IDLE_SECONDS
@@ -160,6 +182,8 @@ class EnvironmentWatcher:
             events.put(_StreamEnd(error))
 
     def apply(self, batch: list[EngineEvent]) -> None:
+        for event in batch:
+            self.inventory.event(event)
         outcome = apply_events(self.state, batch)
         if outcome.unresolved:
             # Created from a tag the watcher has not seen yet (a pull): ask the engine, then fold again.

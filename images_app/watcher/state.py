@@ -9,6 +9,7 @@ which is what makes "replay from the last stored event" safe after any crash.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -24,11 +25,16 @@ RECONCILE_CREATED = "created"  # a use recorded by reconciliation: the container
 
 
 class EventLike(Protocol):
-    type: str
-    action: str
-    actor_id: str
-    attributes: dict[str, str]
-    time_nano: int
+    @property
+    def type(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def actor_id(self) -> str: ...
+    @property
+    def attributes(self) -> dict[str, str]: ...
+    @property
+    def time_nano(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,7 @@ def resolve_image(state: UsageState, container_id: str, written: str) -> str:
     return state.tags.get(_with_latest(written), "")
 
 
-def apply_events(state: UsageState, events: list[EventLike], resolved: dict[str, str] | None = None) -> Outcome:
+def apply_events(state: UsageState, events: Sequence[EventLike], resolved: dict[str, str] | None = None) -> Outcome:
     """Fold events (in engine order) into `state`; `resolved` names images the caller looked up."""
     outcome = Outcome()
     for event in events:
@@ -165,9 +171,7 @@ def _apply_image(state: UsageState, event: EventLike) -> None:
             del state.tags[tag]
 
 
-def reconcile(
-    state: UsageState, containers: list[ContainerSnapshot], tags: dict[str, str], now_nano: int
-) -> list[Use]:
+def reconcile(state: UsageState, containers: list[ContainerSnapshot], tags: dict[str, str], now_nano: int) -> list[Use]:
     """Replace the remembered containers with the engine's list; the uses that list proves.
 
     A running container is a use now; every existing container was created from its image

@@ -173,19 +173,20 @@ def _record_usage(
     existing = {
         u.image_id: u for u in ImageUsage.objects.filter(environment=environment, image_id__in=wanted)
     }
-    creates, updates = [], []
+    creates: list[ImageUsage] = []
+    updates: list[ImageUsage] = []
     for image_id in wanted:
         row = existing.get(image_id)
         is_new = row is None
         if row is None:
             row = ImageUsage(environment=environment, image_id=image_id, first_seen_at=now)
-        use = latest.get(image_id)
-        if use is not None:
-            when = nano_to_datetime(use.time_nano)
+        latest_use = latest.get(image_id)
+        if latest_use is not None:
+            when = nano_to_datetime(latest_use.time_nano)
             if row.last_used_at is None or when > row.last_used_at:
                 row.last_used_at = when
-                row.last_container_id = use.container_id
-                row.last_container_name = use.container_name[:300]
+                row.last_container_id = latest_use.container_id
+                row.last_container_name = latest_use.container_name[:300]
         if image_id in running:
             row.running_containers = running[image_id]
         (creates if is_new else updates).append(row)

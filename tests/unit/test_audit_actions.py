@@ -95,6 +95,8 @@ def _resolve(module: Module, call: ast.Call, expr: ast.expr, seen: frozenset[str
     site = Site(module.path, call.lineno, getattr(module.function_of(call), "name", ""))
     if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
         return {expr.value}
+    if isinstance(expr, ast.IfExp):  # `"a" if created else "b"`: both can be recorded
+        return _resolve(module, call, expr.body, seen) | _resolve(module, call, expr.orelse, seen)
     if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "AuditAction":
         assert expr.attr in AuditAction.names, f"{site}: AuditAction.{expr.attr} does not exist"
         return {AuditAction[expr.attr].value}
