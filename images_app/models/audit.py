@@ -24,6 +24,7 @@ class AuditAction(models.TextChoices):
     IMAGE_UNTAGGED = "image_untagged"
     IMAGE_REMOVE_SKIPPED = "image_remove_skipped"
     IMAGE_REMOVE_FAILED = "image_remove_failed"
+    REMOVAL_JOB_ABANDONED = "removal_job_abandoned"  # its worker stopped reporting (the scheduled sweep)
     CLEANUP_REQUESTED = "cleanup_requested"
     CLEANUP_APPROVED = "cleanup_approved"
     CLEANUP_REJECTED = "cleanup_rejected"
@@ -39,6 +40,7 @@ class AuditAction(models.TextChoices):
     USER_PASSWORD_SET = "user_password_set"
     AUDIT_EXPORTED = "audit_exported"
     AUDIT_PRUNED = "audit_pruned"
+    AUDIT_VERIFIED = "audit_verified"  # the scheduled check of the hash chain and archives
 
 
 class AuditEventQuerySet(models.QuerySet):

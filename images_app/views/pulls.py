@@ -19,7 +19,7 @@ from images_app.models import PullJob, Registry
 from images_app.references import BadReference, parse_reference
 from images_app.selectors.audit import audit_events_for, history_url
 from images_app.selectors.pulls import pull_get, pull_state, pulls_recent, pulls_running
-from images_app.services.pulls import pull_can_cancel, pull_cancel, pull_start, pulls_sweep_stale
+from images_app.services.pulls import pull_can_cancel, pull_cancel, pull_start
 from images_app.services.registries import DOCKER_HUB_HOSTS, registry_serves
 
 
@@ -106,7 +106,6 @@ def pull_create(request: HttpRequest, env: str) -> HttpResponse:
 @require_safe
 def pull_list(request: HttpRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
-    pulls_sweep_stale()
     context = {
         "environment": environment,
         "running": list(pulls_running(environment)),
@@ -125,7 +124,6 @@ def _job_or_404(environment: Any, pk: int) -> PullJob:
 @require_safe
 def pull_detail(request: HttpRequest, env: str, pk: int) -> HttpResponse:
     environment = environment_get(env)
-    pulls_sweep_stale()
     job = _job_or_404(environment, pk)
     context = {
         "environment": environment,
@@ -160,7 +158,6 @@ async def pull_events(request: HttpRequest, env: str, pk: int) -> HttpResponse:
         # LoginRequiredMiddleware already redirects; this guards against it being removed.
         return HttpResponseForbidden("Log in to watch pulls.")
     environment = await sync_to_async(environment_get)(env)
-    await sync_to_async(pulls_sweep_stale)()
     job = await sync_to_async(pull_get)(environment, pk)
     if job is None:
         raise Http404("No such pull in this environment")
@@ -170,7 +167,7 @@ async def pull_events(request: HttpRequest, env: str, pk: int) -> HttpResponse:
         return await sync_to_async(pull_state)(fresh)
 
     async def finished() -> bool:
-        await sync_to_async(pulls_sweep_stale)()
+        # Read only: a pull whose worker died is failed by the scheduled sweep (tasks/scheduled.py).
         return not await PullJob.objects.filter(pk=pk, status__in=PullJob.ACTIVE).aexists()
 
     if not job.is_active:

@@ -19,7 +19,6 @@ from images_app.services.cleanup_requests import (
     cleanup_request_reject,
     may_approve,
     request_changes_now,
-    requests_expire,
 )
 from images_app.views.removal import report_messages
 
@@ -28,10 +27,10 @@ from images_app.views.removal import report_messages
 def request_list(request: HttpRequest) -> HttpResponse:
     """Pending requests first (the admins' queue), then the user's own, then recent decisions."""
     require_role(request.user)
-    requests_expire()
+    # Read only: overdue requests are expired by the scheduled task; until then they are not shown as waiting.
     base = CleanupRequest.objects.select_related("environment", "requested_by", "decided_by")
     context = {
-        "pending": list(base.filter(status=CleanupRequest.Status.PENDING).order_by("created_at")),
+        "pending": list(base.filter(CleanupRequest.awaiting_decision()).order_by("created_at")),
         "mine": list(base.filter(requested_by=request.user).exclude(status=CleanupRequest.Status.PENDING)[:50]),
         "recent": list(base.exclude(status=CleanupRequest.Status.PENDING).exclude(requested_by=request.user)[:50]),
     }
@@ -41,12 +40,11 @@ def request_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     require_role(request.user)
-    requests_expire()
     cleanup_request = get_object_or_404(
         CleanupRequest.objects.select_related("environment", "requested_by", "decided_by"), pk=pk
     )
     rows, engine_error = None, ""
-    if cleanup_request.status == CleanupRequest.Status.PENDING:
+    if cleanup_request.is_awaiting_decision:
         try:
             rows = request_changes_now(cleanup_request=cleanup_request)
         except BerthError as exc:
@@ -58,8 +56,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": rows,
         "engine_error": engine_error,
         "drifted": any(row["changes"] for row in rows or []),
-        "can_decide": request.user.has_perm("images_app.approve_cleanup")
-        and cleanup_request.status == CleanupRequest.Status.PENDING,
+        "can_decide": request.user.has_perm("images_app.approve_cleanup") and cleanup_request.is_awaiting_decision,
         "may_approve": may_approve(cleanup_request=cleanup_request, user=request.user),
         "job": job,
         "summary": removal.results_summary(cleanup_request.results or (job.results if job else [])),
