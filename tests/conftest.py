@@ -265,6 +265,15 @@ def celery_worker_process(django_db_setup, django_db_blocker, process_dir: Path)
     proc.stop()
 
 
+# Beat sending only the stale-job sweep, every second (the other scheduled tasks off).
+BEAT_SWEEP_ONLY = {
+    "BERTH_BEAT_SWEEP_SECONDS": "1",
+    "BERTH_BEAT_EXPIRE_SECONDS": "0",
+    "BERTH_BEAT_RETENTION_SECONDS": "0",
+    "BERTH_BEAT_VERIFY_SECONDS": "0",
+}
+
+
 def start_beat(tmp_dir: Path, extra_env: dict[str, str] | None = None) -> ManagedProcess:
     """A real Celery beat on the test Redis; `extra_env` sets its BERTH_BEAT_*_SECONDS."""
     schedule = tmp_dir / f"beat-{secrets.token_hex(3)}"

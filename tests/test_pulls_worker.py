@@ -17,7 +17,7 @@ from django.test import override_settings
 from images_app import pull_stream
 from images_app.models import AuditEvent, Environment, PullJob
 from images_app.services.pulls import pull_start
-from tests.conftest import login_session, start_beat, start_worker
+from tests.conftest import BEAT_SWEEP_ONLY, login_session, start_beat, start_worker
 from tests.support.pulls import SlowRegistry, collect_stream, push_image, sse_events, wait_for_job, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("transactional_db")]
@@ -224,15 +224,6 @@ def test_cancelled_pull_stops_and_leaves_no_image(
     assert actions == {"pull_requested", "pull_cancel_requested", "pull_cancelled"}
 
 
-# Beat sending only the stale-job sweep, every second.
-SWEEP_ONLY = {
-    "BERTH_BEAT_SWEEP_SECONDS": "1",
-    "BERTH_BEAT_EXPIRE_SECONDS": "0",
-    "BERTH_BEAT_RETENTION_SECONDS": "0",
-    "BERTH_BEAT_VERIFY_SECONDS": "0",
-}
-
-
 def test_worker_killed_mid_pull_leaves_a_failed_job_within_bounded_time(
     celery_worker_process, process_dir, operator, environment, images, docker_api, registry_host, unique_name
 ):
@@ -251,7 +242,7 @@ def test_worker_killed_mid_pull_leaves_a_failed_job_within_bounded_time(
         worker.stop(signal.SIGKILL)  # the whole process group: pool children too
 
         # Celery beat sends the sweep to the surviving worker (stale after 6 s in tests); pages only read.
-        beat = start_beat(process_dir, SWEEP_ONLY)
+        beat = start_beat(process_dir, BEAT_SWEEP_ONLY)
         try:
             wait_until(lambda: PullJob.objects.get(pk=job.pk).status != "running", 30, "the stale job to be swept")
         finally:

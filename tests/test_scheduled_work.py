@@ -20,7 +20,7 @@ from images_app import pull_stream
 from images_app.models import AuditAnchor, AuditEvent, CleanupRequest, PullJob, RemovalJob
 from images_app.services.audit import DIGEST_FIELDS, audit_record, digest_of
 from images_app.tasks import scheduled as tasks
-from tests.conftest import start_beat
+from tests.conftest import BEAT_SWEEP_ONLY, start_beat
 
 LONG_AGO = timedelta(hours=2)
 TABLES = (PullJob, CleanupRequest, RemovalJob, AuditEvent, AuditAnchor)
@@ -95,8 +95,11 @@ def test_an_overdue_request_is_shown_expired_and_offers_no_decision_before_the_t
     html = admin_client.get(reverse("request_detail", kwargs={"pk": overdue.pk})).content.decode()
     assert 'id="request-overdue"' in html
     assert "Approve" not in html
+    assert 'id="request-status">expired<' in html
     listing = admin_client.get(reverse("request_list"))
     assert overdue.pk not in [request.pk for request in listing.context["pending"]]
+    assert overdue.pk in [request.pk for request in listing.context["recent"]]  # shown as expired, not hidden
+    assert f'data-request="{overdue.pk}"' in listing.content.decode()
 
 
 @override_settings(BERTH_PULL_STALE_SECONDS=6, BERTH_REMOVAL_STALE_SECONDS=60)
@@ -214,15 +217,7 @@ def test_a_real_beat_process_makes_the_worker_sweep_a_dead_pull(
         heartbeat_at=old,
     )
     pull_stream.forget(stale.pk)
-    beat = start_beat(
-        process_dir,
-        {
-            "BERTH_BEAT_SWEEP_SECONDS": "1",
-            "BERTH_BEAT_EXPIRE_SECONDS": "0",
-            "BERTH_BEAT_RETENTION_SECONDS": "0",
-            "BERTH_BEAT_VERIFY_SECONDS": "0",
-        },
-    )
+    beat = start_beat(process_dir, BEAT_SWEEP_ONLY)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and PullJob.objects.get(pk=stale.pk).status == PullJob.Status.RUNNING:

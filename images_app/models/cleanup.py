@@ -73,6 +73,11 @@ class CleanupRequest(models.Model):
         return self.status == self.Status.PENDING and self.expires_at > timezone.now()
 
     @property
+    def shown_status(self) -> str:
+        """The status as pages say it: an overdue request is expired, recorded or not yet."""
+        return self.Status.EXPIRED if self.is_overdue else self.status
+
+    @property
     def is_overdue(self) -> bool:
         """Pending past its expiry: expired, though the scheduled task has not recorded it yet."""
         return self.status == self.Status.PENDING and self.expires_at <= timezone.now()

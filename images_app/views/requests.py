@@ -31,8 +31,8 @@ def request_list(request: HttpRequest) -> HttpResponse:
     base = CleanupRequest.objects.select_related("environment", "requested_by", "decided_by")
     context = {
         "pending": list(base.filter(CleanupRequest.awaiting_decision()).order_by("created_at")),
-        "mine": list(base.filter(requested_by=request.user).exclude(status=CleanupRequest.Status.PENDING)[:50]),
-        "recent": list(base.exclude(status=CleanupRequest.Status.PENDING).exclude(requested_by=request.user)[:50]),
+        "mine": list(base.filter(requested_by=request.user).exclude(CleanupRequest.awaiting_decision())[:50]),
+        "recent": list(base.exclude(CleanupRequest.awaiting_decision()).exclude(requested_by=request.user)[:50]),
     }
     return render(request, "requests/list.html", context)
 
