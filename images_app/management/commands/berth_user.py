@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from images_app.roles import ROLES
-from images_app.services.audit import audit_record
+from images_app.services.audit import AuditContext, audit_record
 from images_app.services.users import (
     UserChangeRefused,
     user_create,
@@ -78,8 +78,8 @@ class Command(BaseCommand):
                     audit_record(
                         action="user_password_set",
                         outcome="success",
+                        context=AuditContext(via=_VIA),
                         target_reference=username,
-                        parameters={"via": _VIA},
                     )
                 self.stdout.write(f"Set a new password for {username}")
             if role:
