@@ -8,9 +8,33 @@ app = Celery("berth")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Retention policies: every minute, run those whose interval has passed (idempotent: the service
-# claims each run with a conditional UPDATE, so two beats never run a policy twice).
-app.conf.beat_schedule = {
-    **(app.conf.beat_schedule or {}),
-    "retention-policies-due": {"task": "images_app.retention_run_due", "schedule": 60.0},
-}
+
+def beat_schedule() -> dict[str, dict[str, object]]:
+    """What Celery beat runs and how often (seconds from BERTH_BEAT_*_SECONDS; 0 leaves a task out).
+
+    Pages only read: this periodic work used to happen on GET (sweeps, expiry) or from cron.
+    """
+    from django.conf import settings
+
+    every = {
+        "images_app.stale_jobs_sweep": settings.BERTH_BEAT_SWEEP_SECONDS,
+        "images_app.overdue_requests_expire": settings.BERTH_BEAT_EXPIRE_SECONDS,
+        "images_app.audit_retention": settings.BERTH_BEAT_RETENTION_SECONDS,
+        "images_app.audit_verify": settings.BERTH_BEAT_VERIFY_SECONDS,
+    }
+    schedule: dict[str, dict[str, object]] = {
+        # An entry expires after one interval: a beat that was down does not send a backlog.
+        name: {"task": name, "schedule": float(seconds), "options": {"expires": float(seconds)}}
+        for name, seconds in every.items()
+        if seconds > 0
+    }
+    # Retention policies: every minute, run those whose interval has passed (idempotent: the service
+    # claims each run with a conditional UPDATE, so two beats never run a policy twice).
+    schedule["retention-policies-due"] = {"task": "images_app.retention_run_due", "schedule": 60.0}
+    return schedule
+
+
+@app.on_after_configure.connect
+def _install_beat_schedule(sender: Celery, **kwargs: object) -> None:
+    # Read when Celery configures itself, not at import: Django's settings come from the environment.
+    sender.conf.beat_schedule = beat_schedule()

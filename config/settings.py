@@ -247,6 +247,18 @@ CELERY_TASK_ALWAYS_EAGER = False
 # The queue Berth's jobs go to and its workers read: several Berths can share one Redis.
 CELERY_TASK_DEFAULT_QUEUE = env("BERTH_QUEUE", "celery")
 
+# --- Scheduled work (Celery beat; config/celery.py builds the schedule) ------
+# Seconds between runs of each periodic task; 0 switches that task off.
+BERTH_BEAT_SWEEP_SECONDS = env_int("BERTH_BEAT_SWEEP_SECONDS", 30, minimum=0)  # stale pulls and removal jobs
+BERTH_BEAT_EXPIRE_SECONDS = env_int("BERTH_BEAT_EXPIRE_SECONDS", 300, minimum=0)  # overdue cleanup requests
+BERTH_BEAT_RETENTION_SECONDS = env_int("BERTH_BEAT_RETENTION_SECONDS", 86400, minimum=0)  # audit retention
+BERTH_BEAT_VERIFY_SECONDS = env_int("BERTH_BEAT_VERIFY_SECONDS", 86400, minimum=0)  # audit chain check
+# A running removal job that reported nothing this long lost its worker (it reports after every item;
+# one `docker rmi` of a big image on slow disks can take minutes, so longer than the pulls' heartbeat).
+BERTH_REMOVAL_STALE_SECONDS = env_int("BERTH_REMOVAL_STALE_SECONDS", 600, minimum=2)
+# Beat's persistent schedule (last run of each task), in the data folder, so a restart does not rerun them all.
+CELERY_BEAT_SCHEDULE_FILENAME = env("BERTH_BEAT_SCHEDULE_FILE", str(DATA_DIR / "celerybeat-schedule"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -47,7 +47,7 @@ def berth(request: HttpRequest) -> dict[str, Any]:
         if user is not None and user.is_authenticated and user.has_perm("images_app.approve_cleanup"):
             from images_app.models import CleanupRequest
 
-            context["pending_approvals"] = CleanupRequest.objects.filter(status=CleanupRequest.Status.PENDING).count()
+            context["pending_approvals"] = CleanupRequest.objects.filter(CleanupRequest.awaiting_decision()).count()
     except DatabaseError:
         # The error page for a busy database must still render.
         pass

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: install what is missing, migrate, start Redis (unless REDIS_URL answers), a Celery
-# worker and the ASGI web server on BERTH_BIND (default 127.0.0.1:8000). Without a Docker Engine
+# worker, Celery beat and the ASGI web server on BERTH_BIND (default 127.0.0.1:8000). Without a Docker Engine
 # that answers, start a SANDBOX engine with a loopback registry of demo images.
 # Ctrl-C (or SIGTERM) stops everything this script started, by PID; nothing else.
 set -euo pipefail
@@ -47,7 +47,7 @@ stop_pid() {
 
 # A previous run killed with SIGKILL could not stop its children; their pidfiles name them.
 # Check the command line too, so a recycled PID of some other program is never touched.
-for pidfile in "$RUN_DIR/web.pid" "$RUN_DIR/worker.pid" "$RUN_DIR/watcher.pid"; do
+for pidfile in "$RUN_DIR/web.pid" "$RUN_DIR/worker.pid" "$RUN_DIR/beat.pid" "$RUN_DIR/watcher.pid"; do
     [[ -f "$pidfile" ]] || continue
     old_pid="$(cat "$pidfile")"
     if kill -0 "$old_pid" 2>/dev/null && tr '\0' ' ' <"/proc/$old_pid/cmdline" 2>/dev/null | grep -qE 'uvicorn|celery|berth_watcher'; then
@@ -108,7 +108,7 @@ cleanup() {
     if ((${#STARTED_SERVICES[@]})); then
         scripts/services.sh stop "${STARTED_SERVICES[@]}" 9>&- || true
     fi
-    rm -f "$RUN_DIR/run.pid" "$RUN_DIR/web.pid" "$RUN_DIR/worker.pid" "$RUN_DIR/watcher.pid"
+    rm -f "$RUN_DIR/run.pid" "$RUN_DIR/web.pid" "$RUN_DIR/worker.pid" "$RUN_DIR/beat.pid" "$RUN_DIR/watcher.pid"
     say "stopped"
 }
 trap cleanup EXIT
@@ -184,6 +184,14 @@ CHILD_PIDS+=("celery worker:$!")
 echo $! >"$RUN_DIR/worker.pid"
 say "started the Celery worker (pid $!, log $RUN_DIR/worker.log)"
 
+# Celery beat sends the periodic work (stale-job sweep, request expiry, audit retention and
+# verification; config/celery.py) to the worker. Exactly one beat per Berth; its schedule file
+# (last run of each task) lives in the data folder so a restart does not rerun everything at once
+# (BERTH_BEAT_SCHEDULE_FILE, default $BERTH_DATA_DIR/celerybeat-schedule, read by config/settings.py)
+"$PY" -m celery -A config beat --loglevel=INFO >"$RUN_DIR/beat.log" 2>&1 9>&- &
+CHILD_PIDS+=("celery beat:$!")
+echo $! >"$RUN_DIR/beat.pid"
+say "started Celery beat (pid $!, log $RUN_DIR/beat.log)"
 # The engine watcher: records image use from the engines' events (one lease per environment,
 # so a second Berth on the same database waits instead of recording twice).
 "$PY" manage.py berth_watcher >"$RUN_DIR/watcher.log" 2>&1 9>&- &
@@ -200,7 +208,7 @@ CHILD_PIDS+=("web server:$!")
 echo $! >"$RUN_DIR/web.pid"
 say "started uvicorn (pid $!, $WEB_WORKERS processes) on http://$BIND/  - Ctrl-C stops everything"
 
-# Wait until either child ends (then stop the other) or a signal arrives (traps stop both).
+# Wait until any child ends (then stop the others) or a signal arrives (traps stop both).
 pids=()
 for entry in "${CHILD_PIDS[@]}"; do pids+=("${entry#*:}"); done
 set +e

@@ -265,6 +265,21 @@ def celery_worker_process(django_db_setup, django_db_blocker, process_dir: Path)
     proc.stop()
 
 
+# Beat sending only the stale-job sweep, every second (the other scheduled tasks off).
+BEAT_SWEEP_ONLY = {
+    "BERTH_BEAT_SWEEP_SECONDS": "1",
+    "BERTH_BEAT_EXPIRE_SECONDS": "0",
+    "BERTH_BEAT_RETENTION_SECONDS": "0",
+    "BERTH_BEAT_VERIFY_SECONDS": "0",
+}
+
+
+def start_beat(tmp_dir: Path, extra_env: dict[str, str] | None = None) -> ManagedProcess:
+    """A real Celery beat on the test Redis; `extra_env` sets its BERTH_BEAT_*_SECONDS."""
+    schedule = tmp_dir / f"beat-{secrets.token_hex(3)}"
+    return processes.start_beat(tmp_dir, _child_env(extra_env), schedule)
+
+
 def login_session(base_url: str, username: str, password: str = PASSWORD) -> requests.Session:
     """A requests session logged in through the real login form."""
     session = requests.Session()

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from images_app.models import AuditEvent, PullJob
 from images_app.services.pulls import pull_start
-from tests.conftest import login_session, start_web_server, start_worker
+from tests.conftest import BEAT_SWEEP_ONLY, login_session, start_beat, start_web_server, start_worker
 from tests.support.failures import PrivateRedis
 from tests.support.pulls import SlowRegistry, collect_stream, push_image, wait_for_job, wait_until
 
@@ -139,20 +139,20 @@ def test_redis_stopped_pages_still_work_pulls_get_503_and_recover_when_redis_ret
         live = collect_stream(session, f"{url}/env/local/pulls/{orphan.pk}/events/", timeout=15)
         assert [event for event, _ in live] == ["snapshot", "unavailable"], live
         assert live[0][1]["status"] == "running"
-        # Nobody heartbeats it: the page's sweep fails it (6 s in tests), with its audit event.
-        wait_until(
-            lambda: (
-                session.get(f"{url}/env/local/pulls/{orphan.pk}/", timeout=15).status_code == 200
-                and PullJob.objects.get(pk=orphan.pk).status == "failed"
-            ),
-            20,
-            "the orphan job to be swept",
-            interval=1,
-        )
-        assert AuditEvent.objects.filter(pull_job=orphan, action="pull_failed").count() == 1
+        # Nobody heartbeats it, and pages only read: it stays running while nothing can send the sweep.
+        assert session.get(f"{url}/env/local/pulls/{orphan.pk}/", timeout=15).status_code == 200
+        assert PullJob.objects.get(pk=orphan.pk).status == "running"
 
-        # Redis is back on its port: the same web server and worker pull again, no restart.
+        # Redis is back on its port: beat's sweep reaches the same worker, which fails the orphan
+        # (6 s in tests) with its audit event; and the same web server and worker pull again, no restart.
         redis_server.start()
+        beat = start_beat(process_dir, {**env, **BEAT_SWEEP_ONLY})
+        try:
+            swept = lambda: PullJob.objects.get(pk=orphan.pk).status == "failed"  # noqa: E731
+            wait_until(swept, 30, "the orphan job to be swept", interval=1)
+        finally:
+            beat.stop()
+        assert AuditEvent.objects.filter(pull_job=orphan, action="pull_failed").count() == 1
         after = job_id_of(submit(session, url, f"{registry_host}/{name}:v1"))
         job = wait_for_job(after, FINISHED, 60)
         assert job.status == "succeeded", job.error_message

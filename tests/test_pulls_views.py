@@ -166,13 +166,18 @@ def test_cancelling_a_running_pull_flags_it_for_the_worker(operator, operator_cl
 
 
 @override_settings(BERTH_PULL_STALE_SECONDS=6)
-def test_jobs_page_fails_a_pull_whose_worker_stopped_heartbeating(operator, viewer_client, environment):
+def test_the_scheduled_sweep_fails_a_pull_whose_worker_stopped_heartbeating(operator, viewer_client, environment):
+    # The sweep runs on Celery beat (tests/test_scheduled_work.py); the jobs page then shows the result.
+    from images_app.tasks.scheduled import stale_jobs_sweep
+
     old = timezone.now() - timedelta(seconds=30)
     stale = make_job(environment, operator, status=PullJob.Status.RUNNING, started_at=old, heartbeat_at=old)
     now = timezone.now()
     alive = make_job(environment, operator, reference="localhost:5000/b:1", status="running", heartbeat_at=now)
+    stale_jobs_sweep.apply()
     response = viewer_client.get(reverse("pull_list", kwargs={"env": "local"}))
     assert response.status_code == 200
+    assert [job.pk for job in response.context["running"]] == [alive.pk]
     stale.refresh_from_db()
     alive.refresh_from_db()
     assert stale.status == PullJob.Status.FAILED

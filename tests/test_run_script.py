@@ -135,10 +135,21 @@ def test_a_second_run_from_the_same_folder_says_one_is_running(shared_run):
     assert proc.poll() is None  # the first one is untouched
 
 
+def test_run_starts_celery_beat_with_its_schedule_file_in_the_data_folder(shared_run):
+    proc, url, env, log_path = shared_run
+    data_dir = Path(env["BERTH_DATA_DIR"])
+    assert "started Celery beat" in log_path.read_text()
+    beat_pid = int((data_dir / "run" / "beat.pid").read_text())
+    assert _alive(beat_pid)
+    assert "beat" in Path(f"/proc/{beat_pid}/cmdline").read_text()
+    # beat opens its persistent schedule (a shelve: one or more files) as it starts.
+    assert _wait_for(lambda: list(data_dir.glob("celerybeat-schedule*")), 20), sorted(os.listdir(data_dir))
+
+
 def test_sigterm_stops_every_process_the_run_started(running):
     proc, url, env, log_path = running
     children = _child_pids(log_path)
-    assert len(children) == 3  # the worker, the engine watcher and the web server
+    assert len(children) == 4  # the worker, Celery beat, the engine watcher and the web server
     assert all(_alive(pid) for pid in children)
 
     proc.send_signal(signal.SIGTERM)

@@ -101,3 +101,15 @@ def start_worker(log_dir: Path, env: dict[str, str], hostname: str) -> ManagedPr
     proc = ManagedProcess(args, env, log_dir / f"worker-{hostname.split('@')[0]}.log", name="worker")
     proc.wait_until(lambda: "ready." in proc.tail(200), 60, "celery worker")
     return proc
+
+
+def start_beat(log_dir: Path, env: dict[str, str], schedule_file: Path) -> ManagedProcess:
+    """Celery beat with its own persistent schedule file, once it has started sending.
+
+    It sends to the broker in `env` (REDIS_URL); a worker on the same Redis and queue runs the tasks.
+    """
+    args = [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO"]
+    args += ["--schedule", str(schedule_file), "--max-interval", "1"]
+    proc = ManagedProcess(args, env, log_dir / f"beat-{schedule_file.name}.log", name="beat")
+    proc.wait_until(lambda: "beat: Starting..." in proc.tail(200), 60, "celery beat")
+    return proc

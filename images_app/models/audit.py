@@ -26,6 +26,7 @@ class AuditAction(models.TextChoices):
     IMAGE_UNTAGGED = "image_untagged"
     IMAGE_REMOVE_SKIPPED = "image_remove_skipped"
     IMAGE_REMOVE_FAILED = "image_remove_failed"
+    REMOVAL_JOB_ABANDONED = "removal_job_abandoned"  # its worker stopped reporting (the scheduled sweep)
     CLEANUP_REQUESTED = "cleanup_requested"
     CLEANUP_APPROVED = "cleanup_approved"
     CLEANUP_REJECTED = "cleanup_rejected"
@@ -44,6 +45,7 @@ class AuditAction(models.TextChoices):
     RETENTION_POLICY_CREATED = "retention_policy_created"
     RETENTION_POLICY_CHANGED = "retention_policy_changed"
     RETENTION_POLICY_RUN = "retention_policy_run"
+    AUDIT_VERIFIED = "audit_verified"  # the scheduled check of the hash chain and archives
 
 
 class AuditEventQuerySet(models.QuerySet[Any]):

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 
 class RemovalKind(models.TextChoices):
@@ -60,6 +62,25 @@ class CleanupRequest(models.Model):
 
     def __str__(self) -> str:
         return f"cleanup request #{self.pk} ({self.status})"
+
+    @classmethod
+    def awaiting_decision(cls) -> Q:
+        """Pending and not yet past expiry: overdue ones wait for the scheduled expiry, not for an admin."""
+        return Q(status=cls.Status.PENDING, expires_at__gt=timezone.now())
+
+    @property
+    def is_awaiting_decision(self) -> bool:
+        return self.status == self.Status.PENDING and self.expires_at > timezone.now()
+
+    @property
+    def shown_status(self) -> str:
+        """The status as pages say it: an overdue request is expired, recorded or not yet."""
+        return self.Status.EXPIRED if self.is_overdue else self.status
+
+    @property
+    def is_overdue(self) -> bool:
+        """Pending past its expiry: expired, though the scheduled task has not recorded it yet."""
+        return self.status == self.Status.PENDING and self.expires_at <= timezone.now()
 
 
 class RemovalJob(models.Model):

@@ -26,12 +26,15 @@ def _with_people() -> QuerySet[CleanupRequest]:
 
 
 def requests_for_list(user: Any) -> dict[str, list[CleanupRequest]]:
-    """Pending requests first (the admins' queue, oldest first), the user's own decided ones, recent decisions."""
-    pending = CleanupRequest.Status.PENDING
+    """Requests awaiting a decision first (the admins' queue, oldest first), the user's own others, recent ones.
+
+    Overdue requests are not awaiting anyone: the scheduled expiry records them (pages only read).
+    """
+    waiting = CleanupRequest.awaiting_decision()
     return {
-        "pending": list(_with_people().filter(status=pending).order_by("created_at")),
-        "mine": list(_with_people().filter(requested_by=user).exclude(status=pending)[:50]),
-        "recent": list(_with_people().exclude(status=pending).exclude(requested_by=user)[:50]),
+        "pending": list(_with_people().filter(waiting).order_by("created_at")),
+        "mine": list(_with_people().filter(requested_by=user).exclude(waiting)[:50]),
+        "recent": list(_with_people().exclude(waiting).exclude(requested_by=user)[:50]),
     }
 
 

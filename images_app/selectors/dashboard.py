@@ -106,7 +106,7 @@ def dashboard_for(environment: Environment, *, measure_disk: bool = False) -> Da
         recent_pulls=list(pulls.order_by("-created_at")[:RECENT_PULLS]),
         active_pulls=pulls.filter(status__in=PullJob.ACTIVE).count(),
         pending_approvals=CleanupRequest.objects.filter(
-            environment=environment, status=CleanupRequest.Status.PENDING
+            CleanupRequest.awaiting_decision(), environment=environment
         ).count(),
         recent_events=list(
             AuditEvent.objects.filter(environment=environment.name).order_by("-created_at")[:RECENT_EVENTS]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -50,6 +51,35 @@ def client_address(request: HttpRequest | None) -> str | None:
         if forwarded:
             return _normal_address(forwarded.split(",")[0])
     return _normal_address(request.META.get("REMOTE_ADDR") or "")
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    """Who acts and from where, as an audit event records it: all a service needs of a web request.
+
+    Built once at the edge (`from_request` in a view or signal, by hand in a command or a task), so
+    services and the audit do not depend on HttpRequest. `user` None is the system (scheduled work);
+    `via` says how the action came in when it was not a page ("manage.py berth_user", "api"...).
+    """
+
+    user: Any = None
+    client_address: str | None = None
+    via: str = ""
+
+    @classmethod
+    def from_request(cls, request: HttpRequest | None, *, via: str = "") -> AuditContext:
+        """The request's logged-in user (if any) and its client address (proxy-aware, validated)."""
+        if request is None:
+            return cls(via=via)
+        user = getattr(request, "user", None)
+        return cls(
+            user=user if getattr(user, "is_authenticated", False) else None,
+            client_address=client_address(request),
+            via=via,
+        )
+
+
+SYSTEM_CONTEXT = AuditContext()
 
 
 def scrub(parameters: dict[str, Any] | None) -> dict[str, Any]:
@@ -129,6 +159,7 @@ def audit_record(
     outcome: str,
     actor: Actor | None = None,
     request: HttpRequest | None = None,
+    context: AuditContext | None = None,
     environment: Environment | str | None = None,
     target_reference: str = "",
     target_image_id: str = "",
@@ -139,15 +170,20 @@ def audit_record(
     removal_job: RemovalJob | None = None,
     actor_name: str | None = None,
 ) -> AuditEvent:
-    """Append one audit event. `actor` None means the system (scheduled work).
+    """Append one audit event. `actor` None (and no user in the context) means the system (scheduled work).
 
-    ValueError for an action outside AuditAction: a misspelt action would be recorded
-    (hash-chained, forever) under a name no filter offers.
+    Who and from where come from `context`; `request` is the older spelling of the same and is
+    turned into one (callers move to `context` at their own pace). ValueError for an action outside
+    AuditAction: a misspelt action would be recorded (hash-chained, forever) under a name no filter offers.
     """
     if action not in AuditAction.values:
         raise ValueError(f"Unknown audit action {action!r}: add it to AuditAction (images_app/models/audit.py)")
-    if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user
+    if context is None:
+        context = AuditContext.from_request(request)
+    if actor is None:
+        actor = context.user
+    if context.via and "via" not in (parameters or {}):
+        parameters = {**(parameters or {}), "via": context.via}
     user = actor if isinstance(actor, User) and actor.is_authenticated else None
     name = actor_name or (user.get_username() if user is not None else SYSTEM_ACTOR)
     env_name = environment.name if isinstance(environment, Environment) else (environment or "")
@@ -161,7 +197,7 @@ def audit_record(
             created_at=timezone.now(),
             actor=user,
             actor_name=name[:150],
-            client_address=client_address(request),
+            client_address=context.client_address,
             environment=str(env_name)[:50],
             action=str(action),
             target_reference=(target_reference or "")[:512],

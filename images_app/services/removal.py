@@ -14,13 +14,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -763,6 +763,53 @@ def _claim(job_id: int) -> bool:
             heartbeat_at=now
         )
     )
+
+
+def removal_jobs_sweep_stale(*, now: datetime | None = None) -> int:
+    """End running jobs whose worker stopped reporting for BERTH_REMOVAL_STALE_SECONDS; how many (audited).
+
+    A job reports after every item, so silence that long means its worker died. Without this a job
+    stays "running" until Redis redelivers its task (the visibility timeout, an hour by default).
+    """
+    now = now or timezone.now()
+    seconds = settings.BERTH_REMOVAL_STALE_SECONDS
+    silent = Q(heartbeat_at__lt=now - timedelta(seconds=seconds))
+    swept = 0
+    for job in RemovalJob.objects.filter(silent, status=RemovalJob.Status.RUNNING).select_related("environment"):
+        done = list(job.results or [])
+        status = RemovalJob.Status.PARTIAL if any(r.get("ok") for r in done) else RemovalJob.Status.FAILED
+        message = (
+            f"The worker stopped responding (nothing for {seconds} s): the job was abandoned "
+            f"after {len(done)} of {len(job.items)} items; ask again for the rest."
+        )
+        with transaction.atomic():
+            # Re-checked in the UPDATE: a job that reported meanwhile is left alone.
+            moved = transition(
+                RemovalJob,
+                job.pk,
+                status,
+                only_from=[RemovalJob.Status.RUNNING],
+                where=silent,
+                finished_at=now,
+                error_message=message,
+                done_count=len(done),
+            )
+            if not moved:
+                continue
+            audit_record(
+                action=AuditAction.REMOVAL_JOB_ABANDONED,
+                outcome="failure",
+                environment=job.environment,
+                parameters={"done": len(done), "items": len(job.items)},
+                message=message,
+                removal_job=job,
+                cleanup_request=job.cleanup_request,
+            )
+        swept += 1
+        job.refresh_from_db()
+        if job.cleanup_request is not None:
+            _cleanup_request_finish(cleanup_request=job.cleanup_request, job=job)
+    return swept
 
 
 def removal_job_run(*, job_id: int, request: HttpRequest | None = None) -> RemovalJob | None:

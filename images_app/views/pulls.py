@@ -22,7 +22,7 @@ from images_app.roles import AuthenticatedRequest
 from images_app.selectors.audit import audit_events_for, history_url
 from images_app.selectors.pulls import pull_get, pull_get_fresh, pull_is_active, pull_state, pulls_recent, pulls_running
 from images_app.selectors.registries import DOCKER_HUB_HOSTS, registries_all, registry_exists, registry_serves
-from images_app.services.pulls import pull_can_cancel, pull_cancel, pull_start, pulls_sweep_stale
+from images_app.services.pulls import pull_can_cancel, pull_cancel, pull_start
 
 
 class PullForm(forms.Form):
@@ -109,7 +109,6 @@ def pull_create(request: AuthenticatedRequest, env: str) -> HttpResponse:
 @require_safe
 def pull_list(request: AuthenticatedRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
-    pulls_sweep_stale()
     context = {
         "environment": environment,
         "running": list(pulls_running(environment)),
@@ -128,7 +127,6 @@ def _job_or_404(environment: Any, pk: int) -> PullJob:
 @require_safe
 def pull_detail(request: AuthenticatedRequest, env: str, pk: int) -> HttpResponse:
     environment = environment_get(env)
-    pulls_sweep_stale()
     job = _job_or_404(environment, pk)
     context = {
         "environment": environment,
@@ -163,7 +161,6 @@ async def pull_events(request: HttpRequest, env: str, pk: int) -> HttpResponseBa
         # LoginRequiredMiddleware already redirects; this guards against it being removed.
         return HttpResponseForbidden("Log in to watch pulls.")
     environment = await sync_to_async(environment_get)(env)
-    await sync_to_async(pulls_sweep_stale)()
     job = await sync_to_async(pull_get)(environment, pk)
     if job is None:
         raise Http404("No such pull in this environment")
@@ -172,7 +169,7 @@ async def pull_events(request: HttpRequest, env: str, pk: int) -> HttpResponseBa
         return await sync_to_async(pull_state)(await pull_get_fresh(pk))
 
     async def finished() -> bool:
-        await sync_to_async(pulls_sweep_stale)()
+        # Read only: a pull whose worker died is failed by the scheduled sweep (tasks/scheduled.py).
         return not await pull_is_active(pk)
 
     if not job.is_active:

@@ -9,7 +9,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from images_app.errors import BerthError
-from images_app.models import CleanupRequest
 from images_app.removal_report import report_messages
 from images_app.roles import AuthenticatedRequest, require_role
 from images_app.selectors.audit import audit_events_for, history_url
@@ -21,7 +20,6 @@ from images_app.services.cleanup_requests import (
     cleanup_request_reject,
     may_approve,
     request_changes_now,
-    requests_expire,
 )
 
 
@@ -29,17 +27,16 @@ from images_app.services.cleanup_requests import (
 def request_list(request: AuthenticatedRequest) -> HttpResponse:
     """Pending requests first (the admins' queue), then the user's own, then recent decisions."""
     require_role(request.user)
-    requests_expire()
+    # Read only: overdue requests are expired by the scheduled task; until then they are not shown as waiting.
     return render(request, "requests/list.html", requests_for_list(request.user))
 
 
 @require_GET
 def request_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     require_role(request.user)
-    requests_expire()
     cleanup_request = request_get(pk)
     rows, engine_error = None, ""
-    if cleanup_request.status == CleanupRequest.Status.PENDING:
+    if cleanup_request.is_awaiting_decision:
         try:
             rows = request_changes_now(cleanup_request=cleanup_request)
         except BerthError as exc:
@@ -51,8 +48,7 @@ def request_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "rows": rows,
         "engine_error": engine_error,
         "drifted": any(row["changes"] for row in rows or []),
-        "can_decide": request.user.has_perm("images_app.approve_cleanup")
-        and cleanup_request.status == CleanupRequest.Status.PENDING,
+        "can_decide": request.user.has_perm("images_app.approve_cleanup") and cleanup_request.is_awaiting_decision,
         "may_approve": may_approve(cleanup_request=cleanup_request, user=request.user),
         "job": job,
         "summary": removal.results_summary(cleanup_request.results or (job.results if job else [])),
