@@ -21,6 +21,9 @@ def beat_schedule() -> dict[str, dict[str, object]]:
         "images_app.overdue_requests_expire": settings.BERTH_BEAT_EXPIRE_SECONDS,
         "images_app.audit_retention": settings.BERTH_BEAT_RETENTION_SECONDS,
         "images_app.audit_verify": settings.BERTH_BEAT_VERIFY_SECONDS,
+        # Retention policies whose interval has passed (each run is claimed by a conditional UPDATE,
+        # so two beats never run a policy twice).
+        "images_app.retention_run_due": settings.BERTH_BEAT_POLICIES_SECONDS,
     }
     schedule: dict[str, dict[str, object]] = {
         # An entry expires after one interval: a beat that was down does not send a backlog.
@@ -28,9 +31,6 @@ def beat_schedule() -> dict[str, dict[str, object]]:
         for name, seconds in every.items()
         if seconds > 0
     }
-    # Retention policies: every minute, run those whose interval has passed (idempotent: the service
-    # claims each run with a conditional UPDATE, so two beats never run a policy twice).
-    schedule["retention-policies-due"] = {"task": "images_app.retention_run_due", "schedule": 60.0}
     return schedule
 
 

@@ -253,6 +253,7 @@ BERTH_BEAT_SWEEP_SECONDS = env_int("BERTH_BEAT_SWEEP_SECONDS", 30, minimum=0)  #
 BERTH_BEAT_EXPIRE_SECONDS = env_int("BERTH_BEAT_EXPIRE_SECONDS", 300, minimum=0)  # overdue cleanup requests
 BERTH_BEAT_RETENTION_SECONDS = env_int("BERTH_BEAT_RETENTION_SECONDS", 86400, minimum=0)  # audit retention
 BERTH_BEAT_VERIFY_SECONDS = env_int("BERTH_BEAT_VERIFY_SECONDS", 86400, minimum=0)  # audit chain check
+BERTH_BEAT_POLICIES_SECONDS = env_int("BERTH_BEAT_POLICIES_SECONDS", 60, minimum=0)  # retention policies due
 # A running removal job that reported nothing this long lost its worker (it reports after every item;
 # one `docker rmi` of a big image on slow disks can take minutes, so longer than the pulls' heartbeat).
 BERTH_REMOVAL_STALE_SECONDS = env_int("BERTH_REMOVAL_STALE_SECONDS", 600, minimum=2)
