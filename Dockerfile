@@ -1,5 +1,5 @@
 # Berth's image: one image for every role (web, worker, scheduler, migrate...), chosen by the command
-# (docker/berth.sh). Multi-stage: the build stage makes the virtualenv; the final stage gets the venv and
+# (deploy/berth.sh). Multi-stage: the build stage makes the virtualenv; the final stage gets the venv and
 # the app only (no pip, no compiler, no caches), runs as an unprivileged user, static files collected.
 #
 # BASE_IMAGE: any Debian bookworm image with python3 (3.11) and the venv module:
@@ -58,8 +58,8 @@ COPY config/ config/
 COPY images_app/ images_app/
 COPY templates/ templates/
 COPY static/ static/
-COPY docker/berth.sh /usr/local/bin/berth
-COPY docker/healthcheck.py /usr/local/bin/berth-healthcheck
+COPY deploy/berth.sh /usr/local/bin/berth
+COPY deploy/healthcheck.py /usr/local/bin/berth-healthcheck
 ENV PATH=/opt/berth/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -78,7 +78,7 @@ RUN python -c 'import celery, cryptography, django, docker, httptools, psycopg, 
 USER berth
 VOLUME ["/data"]
 EXPOSE 8000
-# Only the web role answers HTTP; the probe knows which role runs (docker/healthcheck.py).
+# Only the web role answers HTTP; the probe knows which role runs (deploy/healthcheck.py).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["berth-healthcheck"]
 ENTRYPOINT ["berth"]
 CMD ["web"]

@@ -43,7 +43,7 @@ rootfs_key() { printf '%s\n' "${ROOTFS_ARGS[@]}" "${ROOTFS_SOURCES[@]}" | sha256
 rootfs_path() { echo "$CACHE/rootfs-$(rootfs_key).tar"; }
 
 # The legacy builder (Engine 20.10 here); host network for apt and pip in RUN steps: the engine has no bridge.
-docker_build() { DOCKER_BUILDKIT=0 docker build -q --network host "$@" >/dev/null; }
+docker_build() { DOCKER_BUILDKIT=0 docker build -q --force-rm --network host "$@" >/dev/null; }
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -95,7 +95,7 @@ build_wheels() {
 # fresh engine loads it in seconds instead of installing packages again.
 build_local_image() {
     local name="$1" tag="berth-local/$1:bookworm" key tar
-    key="$( (rootfs_key; cat docker/local/"$name"/*) | sha256sum | cut -c1-12)"
+    key="$( (rootfs_key; cat deploy/local/"$name"/*) | sha256sum | cut -c1-12)"
     tar="$CACHE/$name-$key.tar"
     if image_exists "$tag" && [[ "$(docker image inspect -f '{{index .Config.Labels "berth.key"}}' "$tag")" == "$key" ]]; then
         return 0
@@ -105,7 +105,7 @@ build_local_image() {
         return 0
     fi
     say "building $tag from Debian packages"
-    docker_build --build-arg BASE_IMAGE="$BASE_IMAGE" --label "berth.key=$key" -t "$tag" docker/local/"$name"
+    docker_build --build-arg BASE_IMAGE="$BASE_IMAGE" --label "berth.key=$key" -t "$tag" deploy/local/"$name"
     docker save -o "$tar.partial" "$tag" && mv "$tar.partial" "$tar"
 }
 

@@ -19,7 +19,7 @@ def main() -> int:
         return 0  # worker, scheduler, migrate: compose restarts them when they exit, there is no port to ask
     bind = os.environ.get("BERTH_BIND", "0.0.0.0:8000")
     host, _, port = bind.rpartition(":")
-    if host in ("", "0.0.0.0", "::", "[::]"):
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - a listening address, asked on loopback
         host = "127.0.0.1"
     # Django answers 400 to a Host it does not know: send the first name it is configured to accept.
     names = [n.strip() for n in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost").split(",") if n.strip()]
