@@ -3,6 +3,8 @@
 #
 #   scripts/containers.sh base     the base image (Debian bookworm + python3), from Debian packages
 #   scripts/containers.sh build    base + Redis/PostgreSQL/HAProxy stand-ins + Berth's image
+#   scripts/containers.sh berth    Berth's image only (on an imported base); prints its build time and size
+#   scripts/containers.sh rootfs-path   where the cached base root filesystem is (bench.image checks it)
 #   scripts/containers.sh test     `make test-containers`: a private engine and registry, build, then the
 #                                  end-to-end test (tests/containers/), then stop everything it started
 #
@@ -54,7 +56,7 @@ build_rootfs() {
     if ! command -v mmdebstrap >/dev/null; then
         [[ "$(id -u)" == 0 ]] || { say "mmdebstrap is missing (apt-get install mmdebstrap)"; return 1; }
         say "installing mmdebstrap"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q mmdebstrap >/dev/null
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null
     fi
     mkdir -p "$CACHE"
     say "building the base root filesystem from Debian packages (mmdebstrap, about a minute)"
@@ -133,7 +135,7 @@ cmd_test() {
     if ! command -v docker-compose >/dev/null; then
         [[ "$(id -u)" == 0 ]] || { say "docker-compose is missing (apt-get install docker-compose)"; return 1; }
         say "installing docker-compose (Debian's 1.29)"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose >/dev/null
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
     fi
     # Our own engine and registry, in a folder of our own, stopped on exit whatever happens.
     export BERTH_SERVICES_DIR="/tmp/bc-$$"
@@ -146,6 +148,11 @@ cmd_test() {
                 -f compose.yaml -f tests/containers/compose.host.yaml down -v --remove-orphans >/dev/null 2>&1 || true
         fi
         scripts/services.sh stop registry engine || true
+        # dockerd can leave its host-network namespace mounted below its folder: only ours, by path.
+        local mount
+        for mount in $(awk -v dir="$BERTH_SERVICES_DIR/" 'index($2, dir) == 1 {print $2}' /proc/mounts); do
+            umount "$mount" 2>/dev/null || true
+        done
         rm -rf "$BERTH_SERVICES_DIR"
     }
     trap cleanup EXIT
@@ -165,7 +172,9 @@ cmd_test() {
 
 case "${1:-}" in
     base) shift; cmd_base ;;
+    berth) shift; image_exists "$BASE_IMAGE" || { say "no $BASE_IMAGE on this engine: run base first"; exit 1; }; build_berth ;;
+    rootfs-path) rootfs_path ;;
     build) shift; cmd_build ;;
     test) shift; cmd_test "$@" ;;
-    *) echo "usage: $0 base|build|test [pytest args]" >&2; exit 2 ;;
+    *) echo "usage: $0 base|build|berth|rootfs-path|test [pytest args]" >&2; exit 2 ;;
 esac
