@@ -1,6 +1,6 @@
 #!/bin/sh
 # The image's entry point: the first argument names the Berth role this container plays.
-#   web        uvicorn on BERTH_BIND (0.0.0.0:8000), BERTH_WEB_WORKERS processes (cores + 1)
+#   web        uvicorn on BERTH_BIND (0.0.0.0:8000), BERTH_WEB_WORKERS processes (cores + 1, at most 8)
 #   worker     the Celery worker (pulls, removals), BERTH_WORKER_CONCURRENCY (2)
 #   scheduler  Celery beat, its schedule file in the data folder
 #   watcher    the engine-event watcher (manage.py berth_watcher), where this version has it
@@ -15,7 +15,10 @@ role="${1:-web}"
 case "$role" in
     web)
         bind="${BERTH_BIND:-0.0.0.0:8000}"
-        workers="${BERTH_WEB_WORKERS:-$(($(nproc) + 1))}"
+        # As `make run`: one process per core plus one, but at most 8 by default (each holds ~90 MB, and a
+        # container sees every core of a big host); BERTH_WEB_WORKERS sets it.
+        cores="$(nproc)"
+        workers="${BERTH_WEB_WORKERS:-$((cores < 8 ? cores + 1 : 8))}"
         exec python -m uvicorn config.asgi:application --host "${bind%:*}" --port "${bind##*:}" \
             --workers "$workers" --timeout-graceful-shutdown 3 --no-server-header "$@" ;;
     worker)
