@@ -148,11 +148,6 @@ cmd_test() {
                 -f compose.yaml -f tests/containers/compose.host.yaml down -v --remove-orphans >/dev/null 2>&1 || true
         fi
         scripts/services.sh stop registry engine || true
-        # dockerd can leave its host-network namespace mounted below its folder: only ours, by path.
-        local mount
-        for mount in $(awk -v dir="$BERTH_SERVICES_DIR/" 'index($2, dir) == 1 {print $2}' /proc/mounts); do
-            umount "$mount" 2>/dev/null || true
-        done
         rm -rf "$BERTH_SERVICES_DIR"
     }
     trap cleanup EXIT
