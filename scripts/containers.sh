@@ -88,7 +88,14 @@ build_wheels() {
     # With Debian's python3 (the image's): a newer Python on the host would resolve markers differently
     # (redis needs async-timeout below 3.11.3, and bookworm has 3.11.2).
     local venv="$CACHE/wheel-venv"
-    [[ -x "$venv/bin/pip" ]] || { mkdir -p "$CACHE"; /usr/bin/python3 -m venv "$venv"; }
+    if [[ ! -x "$venv/bin/pip" ]]; then
+        if ! /usr/bin/python3 -c 'import ensurepip' 2>/dev/null && [[ "$(id -u)" == 0 ]]; then
+            say "installing python3-venv (Debian's python3 makes the wheels)"
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        fi
+        mkdir -p "$CACHE"
+        /usr/bin/python3 -m venv "$venv"
+    fi
     "$venv/bin/pip" wheel -q --disable-pip-version-check -r requirements.txt -w wheelhouse
     echo "$want" >"$stamp"
 }
