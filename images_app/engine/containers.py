@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import docker
-
 from images_app.engine.client import client_for, translate_errors
 from images_app.engine.types import ContainerInfo, Endpoint
 
@@ -45,14 +43,14 @@ def containers_for_image(endpoint: Endpoint, image_id: str) -> list[ContainerInf
 
 
 def container_image_id(endpoint: Endpoint, container_id: str) -> str:
-    """The image ID a container was created from ("" when the container is gone): one inspect call.
+    """The image ID a container was created from ("" when the container is gone): one list call.
 
     Events name the image as written at `docker create` (often a tag, which may since have moved).
+    The container list filtered by ID, not an inspect: the list carries no environment variables
+    (secrets), so the read-only socket proxy the watcher shares with the web role never has to allow
+    `GET /containers/{id}/json`.
     """
     client = client_for(endpoint)
     with translate_errors(endpoint, target=container_id):
-        try:
-            raw = client.inspect_container(container_id)
-        except docker.errors.NotFound:
-            return ""
-    return raw.get("Image") or ""
+        raw = client.containers(all=True, filters={"id": container_id})
+    return next((str(c.get("ImageID") or "") for c in raw if str(c.get("Id", "")).startswith(container_id)), "")
