@@ -198,6 +198,13 @@ BERTH_AUDIT_RETENTION_DAYS = env_int("BERTH_AUDIT_RETENTION_DAYS", 365, minimum=
 # Where `manage.py audit_retention` writes the archives of the events it drops.
 BERTH_AUDIT_ARCHIVE_DIR = env("BERTH_AUDIT_ARCHIVE_DIR", str(DATA_DIR / "audit-archive"))
 BERTH_PAGE_SIZE = env_int("BERTH_PAGE_SIZE", 50, minimum=5)
+# Update checks (images_app.services.updates): how often each environment's tags are checked, in
+# minutes ("name=minutes,..." overrides per environment), how many HEADs at once per registry, and
+# how long one may take.
+BERTH_UPDATE_CHECK_MINUTES = env_int("BERTH_UPDATE_CHECK_MINUTES", 360, minimum=1)
+BERTH_UPDATE_CHECK_INTERVALS = env("BERTH_UPDATE_CHECK_INTERVALS")
+BERTH_UPDATE_CHECK_CONCURRENCY = env_int("BERTH_UPDATE_CHECK_CONCURRENCY", 4, minimum=1)
+BERTH_UPDATE_CHECK_TIMEOUT = env_int("BERTH_UPDATE_CHECK_TIMEOUT", 10, minimum=1)
 # Key for secrets stored at rest (registry passwords); derived from SECRET_KEY when unset.
 BERTH_SECRETS_KEY = env("BERTH_SECRETS_KEY")
 

@@ -10,6 +10,7 @@ env_patterns = [
     path("", include("images_app.urls.pulls")),
     path("", include("images_app.urls.removal")),
     path("", include("images_app.urls.search")),
+    path("", include("images_app.urls.updates")),
 ]
 
 urlpatterns = [

@@ -19,7 +19,7 @@ ROLE_DESCRIPTIONS = {
     ADMIN: "Everything: removes directly, approves requests, manages users and registries.",
 }
 
-_OPERATOR_PERMISSIONS = ["images_app.pull_image", "images_app.request_cleanup"]
+_OPERATOR_PERMISSIONS = ["images_app.pull_image", "images_app.request_cleanup", "images_app.check_updates"]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     VIEWER: [],
     OPERATOR: _OPERATOR_PERMISSIONS,

@@ -21,8 +21,16 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import get_resolver, reverse
+from django.utils import timezone
 
-from images_app.models import AuditEvent, CleanupRequest, PullJob, Registry, RemovalJob
+from images_app.models import (
+    AuditEvent,
+    CleanupRequest,
+    PullJob,
+    Registry,
+    RemovalJob,
+    UpdateCheck,
+)
 from images_app.models.cleanup import RemovalKind
 from images_app.roles import ADMIN, OPERATOR, VIEWER, role_of
 from images_app.services import removal
@@ -85,6 +93,8 @@ TABLE: dict[str, Entry] = {
     "user_set_role": Entry(None, ADMINS),
     "user_deactivate": Entry(None, ADMINS),
     "user_reactivate": Entry(None, ADMINS),
+    "updates_check_now": Entry(None, CHANGERS),
+    "updates_pull_all": Entry(CHANGERS, CHANGERS),
     "logout": Entry(None, STAFF),  # checked last, on its own: it ends the session
 }
 # Public pages, checked on their own: the login form, and first-run setup (404 once anyone exists).
@@ -162,6 +172,8 @@ class World:
             "user_set_role": {"pk": self.member.pk},
             "user_deactivate": {"pk": self.member.pk},
             "user_reactivate": {"pk": self.member.pk},
+            "updates_check_now": env,
+            "updates_pull_all": env,
         }.get(name, {})
 
     def url(self, name: str) -> str:
@@ -423,6 +435,32 @@ def _case_registry_delete(world: World, role: str) -> Case:
     return Case(world.url("registry_delete"), {}, lambda: not Registry.objects.filter(pk=pk).exists())
 
 
+def _case_updates_check_now(world: World, role: str) -> Case:
+    user = world.users[role]
+    return Case(
+        world.url("updates_check_now"),
+        {},
+        lambda: AuditEvent.objects.filter(action="updates_check_requested", outcome="success", actor=user).exists(),
+    )
+
+
+def _case_updates_pull_all(world: World, role: str) -> Case:
+    # A tag with a digest recorded (pushed), whose stored check says the registry serves another image.
+    repository = f"{world.registry_host}/matrix-upd-{role}-{secrets.token_hex(2)}"
+    world.images.build(f"{repository}:v1", busybox=False)
+    for event in world.images.api.push(repository, "v1", stream=True, decode=True):
+        assert "error" not in event, event
+    registry, _, path = repository.partition("/")
+    UpdateCheck.objects.create(
+        registry=registry, repository=path, tag="v1", remote_digest="sha256:" + "f" * 64, checked_at=timezone.now()
+    )
+    return Case(
+        world.url("updates_pull_all"),
+        {"ref": [f"{repository}:v1"]},
+        lambda: PullJob.objects.filter(reference=f"{repository}:v1", requested_by=world.users[role]).exists(),
+    )
+
+
 def _case_user_new(world: World, role: str) -> Case:
     name = f"newbie-{role}"
     password = "a-long-enough-passphrase-42"
@@ -464,6 +502,8 @@ POST_CASES: dict[str, Callable[[World, str], Case]] = {
     "user_deactivate": _case_user_deactivate,
     "user_reactivate": _case_user_reactivate,
     "registry_delete": _case_registry_delete,
+    "updates_check_now": _case_updates_check_now,
+    "updates_pull_all": _case_updates_pull_all,
     "image_prune_confirm": _cleanup_case(RemovalKind.PRUNE_DANGLING, "image_prune_confirm"),
     "image_remove_unused_confirm": _cleanup_case(RemovalKind.REMOVE_UNUSED, "image_remove_unused_confirm"),
     "image_remove_all_confirm": _cleanup_case(RemovalKind.REMOVE_ALL, "image_remove_all_confirm"),

@@ -3,5 +3,16 @@ from images_app.models.cleanup import CleanupRequest, RemovalJob
 from images_app.models.environments import Environment
 from images_app.models.pulls import PullJob
 from images_app.models.registries import Registry
+from images_app.models.updates import UpdateCheck, UpdateRun
 
-__all__ = ["AuditAnchor", "AuditEvent", "CleanupRequest", "Environment", "PullJob", "Registry", "RemovalJob"]
+__all__ = [
+    "AuditAnchor",
+    "AuditEvent",
+    "CleanupRequest",
+    "Environment",
+    "PullJob",
+    "Registry",
+    "RemovalJob",
+    "UpdateCheck",
+    "UpdateRun",
+]

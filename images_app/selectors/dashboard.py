@@ -10,6 +10,7 @@ from images_app.engine import ImageInfo
 from images_app.errors import EngineError, EngineUnavailable
 from images_app.models import AuditEvent, CleanupRequest, Environment, PullJob
 from images_app.selectors.images import DANGLING, IN_USE, UNUSED, ImageRow, SpaceSummary, image_rows, space_summary
+from images_app.selectors.updates import outdated_tags
 
 LARGEST_COUNT = 5
 RECENT_PULLS = 5
@@ -58,6 +59,7 @@ class Dashboard:
     # Only when asked for: the engine's disk report is slow on big hosts.
     reclaimable_at_least: int | None = None
     disk_error: str = ""
+    updates_available: int = 0  # local tags whose registry serves a newer image (stored checks)
 
 
 def unique_bytes_of_unused(images: list[ImageInfo], per_image: Counter[str], unique_sizes: dict[str, int]) -> int:
@@ -109,4 +111,5 @@ def dashboard_for(environment: Environment, *, measure_disk: bool = False) -> Da
         running_containers=sum(1 for c in containers if c.running),
         reclaimable_at_least=at_least,
         disk_error=disk_error,
+        updates_available=len(outdated_tags(images)),
     )

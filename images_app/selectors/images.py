@@ -12,9 +12,10 @@ from images_app.engine import ContainerInfo, DiskUsage, HistoryEntry, ImageDetai
 from images_app.errors import EngineError, EngineUnavailable, ImageNotFound
 from images_app.models import Environment
 from images_app.references import is_image_id_like
+from images_app.selectors.updates import OUTDATED, outdated_rows
 
 IN_USE, UNUSED, DANGLING = "in_use", "unused", "dangling"
-STATUS_CHOICES = [(IN_USE, "In use"), (UNUSED, "Unused"), (DANGLING, "Dangling")]
+STATUS_CHOICES = [(IN_USE, "In use"), (UNUSED, "Unused"), (DANGLING, "Dangling"), (OUTDATED, "Update available")]
 SORT_COLUMNS = ("repository", "tag", "id", "created", "size", "status")
 
 
@@ -235,10 +236,12 @@ def sort_rows(rows: list[ImageRow], sort: str, descending: bool) -> list[ImageRo
 
 def filter_rows(rows: Iterable[ImageRow], query: ImageListQuery) -> list[ImageRow]:
     """The filters the engine cannot apply: the search text and the in-use status."""
+    # status=outdated is not a row status: image_listing applies it from the stored update checks.
+    status = query.status if query.status != OUTDATED else ""
     return [
         row
         for row in rows
-        if (not query.status or row.status == query.status) and (not query.text or row_matches_text(row, query.text))
+        if (not status or row.status == status) and (not query.text or row_matches_text(row, query.text))
     ]
 
 
@@ -265,6 +268,8 @@ def image_listing(environment: Environment, query: ImageListQuery | None = None)
     images = engine.list_images(environment, filters=query.engine_filters())
     containers = engine.list_containers(environment)
     rows = filter_rows(image_rows(images, containers), query)
+    if query.status == OUTDATED:
+        rows = outdated_rows(rows)
     per_image = Counter(c.image_id for c in containers)
     shown = {row.image.id: row.image for row in rows}
     totals = space_summary(shown.values(), per_image)

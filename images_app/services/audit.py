@@ -51,6 +51,8 @@ KNOWN_ACTIONS = (
     "user_password_set",
     "audit_exported",
     "audit_pruned",
+    "updates_checked",
+    "updates_check_requested",
 )
 
 

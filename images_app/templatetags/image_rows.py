@@ -16,6 +16,7 @@ from django.utils.timezone import localtime
 
 from images_app.humanize import human_age, human_size
 from images_app.selectors.images import ImageRow
+from images_app.update_state import UpdateState, Verdict
 
 register = template.Library()
 
@@ -32,9 +33,34 @@ def _status_cell(row: ImageRow) -> SafeString:
     return mark_safe('<span class="badge badge-unused">unused</span>')  # noqa: S308  (constant text)
 
 
+def update_badge(verdict: Verdict | None) -> SafeString:
+    """The update state of a tag, with the check's age and the new digest in its tooltip."""
+    if verdict is None:
+        return mark_safe("")  # noqa: S308  (empty)
+    checked = f", checked {human_age(verdict.checked_at)}" if verdict.checked_at else ""
+    if verdict.state == UpdateState.UPDATE_AVAILABLE:
+        return format_html(
+            ' <span class="badge badge-update" title="The registry now serves {}{}">update available</span>',
+            verdict.remote_digest,
+            checked,
+        )
+    if verdict.state == UpdateState.UP_TO_DATE:
+        return format_html(
+            ' <span class="badge badge-current" title="Same digest as the registry{}">up to date</span>', checked
+        )
+    return format_html(
+        ' <span class="badge badge-update-unknown" title="{}{}">{}</span>',
+        verdict.message or verdict.label,
+        checked,
+        verdict.label,
+    )
+
+
 @register.simple_tag
-def image_row(row: ImageRow, detail_url_pattern: str, can_select: bool, pull_url: str) -> SafeString:
-    """One `<tr>` of the images table."""
+def image_row(
+    row: ImageRow, detail_url_pattern: str, can_select: bool, pull_url: str, updates: dict | None = None
+) -> SafeString:
+    """One `<tr>` of the images table; `updates` maps references to their update state (selectors.updates)."""
     image = row.image
     short_id = image.short_id
     detail_url = detail_url_pattern.replace(DETAIL_PLACEHOLDER, short_id)
@@ -58,9 +84,15 @@ def image_row(row: ImageRow, detail_url_pattern: str, can_select: bool, pull_url
         if row.tag_count > 1
         else ""
     )
+    verdict = (updates or {}).get(row.reference)
+    outdated = verdict is not None and verdict.outdated
     pull_again = (
         format_html(
-            ' · <a href="{}?reference={}" class="pull-again">Pull again</a>', pull_url, quote(row.reference, safe="/")
+            ' · <a href="{}?reference={}" class="{}">{}</a>',
+            pull_url,
+            quote(row.reference, safe="/"),
+            "pull-again pull-update" if outdated else "pull-again",
+            "Pull update" if outdated else "Pull again",
         )
         if pull_url and row.tagged
         else ""
@@ -74,7 +106,7 @@ def image_row(row: ImageRow, detail_url_pattern: str, can_select: bool, pull_url
         "copy</button></td>"
         '<td class="created" title="{exact}"><time datetime="{iso}">{age}</time></td>'
         '<td class="num size" title="{size} bytes">{human}</td>'
-        '<td class="status">{status_cell}</td>'
+        '<td class="status">{status_cell}{update_cell}</td>'
         '<td class="actions"><a href="{detail}" class="details-link">Details</a>{pull_again}</td></tr>',
         id=image.id,
         ref=row.reference,
@@ -91,5 +123,6 @@ def image_row(row: ImageRow, detail_url_pattern: str, can_select: bool, pull_url
         size=image.size,
         human=human_size(image.size),
         status_cell=_status_cell(row),
+        update_cell=update_badge(verdict),
         pull_again=pull_again,
     )

@@ -1,0 +1,27 @@
+"""Update check tasks: the schedule's tick (beat) and "check now". Thin: find the environments, run the service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+
+from images_app.models import Environment
+from images_app.services.updates import environments_due, updates_check_run
+
+
+# No autoretry: a registry that does not answer is an "unknown" state stored for the pages, not a failure.
+@shared_task(name="images_app.updates_check_due", ignore_result=True)
+def updates_check_due() -> None:
+    """Run by Celery beat every BERTH_UPDATE_CHECK_TICK_SECONDS: checks the environments that are due."""
+    environments = environments_due()
+    if environments:
+        updates_check_run(environments=environments)
+
+
+@shared_task(name="images_app.updates_check_environment", ignore_result=True)
+def updates_check_environment(environment_id: int, user_id: int | None = None) -> None:
+    environment = Environment.objects.filter(pk=environment_id).first()
+    if environment is None:
+        return
+    actor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    updates_check_run(environments=[environment], force=True, actor=actor)

@@ -1,0 +1,1 @@
+"""Unit tier: pure logic from literal data. No engine, registry, Redis, worker or database here."""
