@@ -205,6 +205,26 @@ BERTH_UPDATE_CHECK_MINUTES = env_int("BERTH_UPDATE_CHECK_MINUTES", 360, minimum=
 BERTH_UPDATE_CHECK_INTERVALS = env("BERTH_UPDATE_CHECK_INTERVALS")
 BERTH_UPDATE_CHECK_CONCURRENCY = env_int("BERTH_UPDATE_CHECK_CONCURRENCY", 4, minimum=1)
 BERTH_UPDATE_CHECK_TIMEOUT = env_int("BERTH_UPDATE_CHECK_TIMEOUT", 10, minimum=1)
+# Notifications (images_app.services.notifications): attempts per delivery, the first retry's wait
+# (doubling after), a receiver's timeout, and the address links in messages start with.
+BERTH_NOTIFY_ATTEMPTS = env_int("BERTH_NOTIFY_ATTEMPTS", 5, minimum=1)
+try:
+    BERTH_NOTIFY_RETRY_SECONDS = float(env("BERTH_NOTIFY_RETRY_SECONDS", "30"))
+except ValueError:
+    raise ImproperlyConfigured("BERTH_NOTIFY_RETRY_SECONDS must be a number of seconds") from None
+BERTH_NOTIFY_TIMEOUT = env_int("BERTH_NOTIFY_TIMEOUT", 10, minimum=1)
+BERTH_PUBLIC_URL = env("BERTH_PUBLIC_URL").rstrip("/")
+# Email goes through Django's mail settings, read from the environment under Django's own names.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "berth@localhost")
 # Key for secrets stored at rest (registry passwords); derived from SECRET_KEY when unset.
 BERTH_SECRETS_KEY = env("BERTH_SECRETS_KEY")
 

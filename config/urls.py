@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("images_app.urls.audit")),
     path("", include("images_app.urls.registries")),
     path("", include("images_app.urls.users")),
+    path("", include("images_app.urls.notifications")),
     path(
         "login/",
         login_not_required(

@@ -30,6 +30,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "images_app.remove_image",
         "images_app.remove_all_images",
         "images_app.manage_registries",
+        "images_app.manage_notifications",
         "images_app.export_auditevent",
         "auth.add_user",
         "auth.change_user",

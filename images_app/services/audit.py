@@ -53,6 +53,12 @@ KNOWN_ACTIONS = (
     "audit_pruned",
     "updates_checked",
     "updates_check_requested",
+    "notification_sent",
+    "notification_failed",
+    "notification_channel_added",
+    "notification_channel_changed",
+    "notification_channel_removed",
+    "notification_preferences_changed",
 )
 
 

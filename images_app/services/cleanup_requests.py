@@ -18,6 +18,7 @@ from images_app import engine
 from images_app.models import CleanupRequest, Environment, RemovalJob
 from images_app.services import removal
 from images_app.services.audit import audit_record
+from images_app.services.notifications import NotificationEvent, notify
 
 Status = CleanupRequest.Status
 
@@ -60,6 +61,7 @@ def cleanup_request_create(
         request=request,
         parameters={"kind": kind, "items": items, "reason": cleanup_request.reason},
     )
+    notify(NotificationEvent.REQUEST_PENDING, cleanup_request.pk)
     return cleanup_request
 
 
@@ -139,6 +141,7 @@ def cleanup_request_approve(*, cleanup_request: CleanupRequest, actor: Any, requ
             parameters={"removal_job": job.pk, "requested_by": cleanup_request.requested_by.get_username()},
             removal_job=job,
         )
+        notify(NotificationEvent.REQUEST_DECIDED, cleanup_request.pk)
     return job
 
 
@@ -164,6 +167,7 @@ def cleanup_request_reject(*, cleanup_request: CleanupRequest, actor: Any, note:
         parameters={"note": note[:500]},
         message=note[:500],
     )
+    notify(NotificationEvent.REQUEST_DECIDED, cleanup_request.pk)
 
 
 def cleanup_request_finish(*, cleanup_request: CleanupRequest, job: RemovalJob) -> None:

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from images_app.models import Environment
+from images_app.services.notifications import notify_updates_available
 from images_app.services.updates import environments_due, updates_check_run
 
 
@@ -15,7 +16,7 @@ def updates_check_due() -> None:
     """Run by Celery beat every BERTH_UPDATE_CHECK_TICK_SECONDS: checks the environments that are due."""
     environments = environments_due()
     if environments:
-        updates_check_run(environments=environments)
+        updates_check_run(environments=environments, on_outdated=notify_updates_available)
 
 
 @shared_task(name="images_app.updates_check_environment", ignore_result=True)
@@ -24,4 +25,4 @@ def updates_check_environment(environment_id: int, user_id: int | None = None) -
     if environment is None:
         return
     actor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    updates_check_run(environments=[environment], force=True, actor=actor)
+    updates_check_run(environments=[environment], force=True, actor=actor, on_outdated=notify_updates_available)
