@@ -16,6 +16,7 @@ from images_app.crypto import decrypt_secret
 from images_app.models import (
     AuditEvent,
     Delivery,
+    Environment,
     Notification,
     NotificationChannel,
     NotificationEvent,
@@ -227,14 +228,17 @@ def test_updates_are_told_in_one_digest_once(admin_user, environment, receiver, 
         docker_api.remove_image(new, force=True)
         olds.append(old)
 
-    updates_check_run(environments=[environment], on_outdated=notify_updates_available)
-    updates_check_run(environments=[environment], force=True, on_outdated=notify_updates_available)
+    twin = Environment.objects.create(name="twin", docker_host=environment.docker_host)  # same tags elsewhere
+    updates_check_run(environments=[environment, twin], on_outdated=notify_updates_available)
+    updates_check_run(environments=[environment, twin], force=True, on_outdated=notify_updates_available)
 
-    notification = Notification.objects.get(event="updates_available")
-    assert notification.title.endswith("available on local")
-    tags = [item["tag"] for item in notification.message["data"]["updates"]]
-    assert f"{repository}:1" in tags and f"{repository}:2" in tags
-    assert _deliver_all() == ["sent"] and len(receiver.received) == 1
+    notifications = Notification.objects.filter(event="updates_available").order_by("environment")
+    assert [n.environment for n in notifications] == ["local", "twin"]  # one digest each, not one per image
+    for notification in notifications:
+        tags = [item["tag"] for item in notification.message["data"]["updates"]]
+        assert f"{repository}:1" in tags and f"{repository}:2" in tags
+        assert notification.title.endswith(f"available on {notification.environment}")
+    assert _deliver_all() == ["sent", "sent"] and len(receiver.received) == 2
 
 
 def _push(docker_api, repository, tag):

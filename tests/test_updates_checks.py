@@ -245,3 +245,28 @@ def wait_until_checked(environment, timeout: float = 30) -> None:
         return run is not None and run.finished_at is not None and not run.running
 
     wait_until(finished, timeout, "the update check to finish")
+
+
+def test_the_beat_tick_checks_an_environment_only_when_its_interval_has_passed(environment, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from config.celery import app
+    from images_app.tasks.updates import updates_check_due
+
+    entry = app.conf.beat_schedule["berth-update-checks"]
+    assert entry["task"] == "images_app.updates_check_due" and entry["schedule"] == 60.0
+    settings.BERTH_UPDATE_CHECK_INTERVALS = "local=30"
+
+    updates_check_due()  # never checked: due
+    first = UpdateRun.objects.get(environment=environment).started_at
+    updates_check_due()  # checked just now: not due
+    assert UpdateRun.objects.get(environment=environment).started_at == first
+
+    UpdateRun.objects.filter(environment=environment).update(
+        started_at=timezone.now() - timedelta(minutes=31), finished_at=timezone.now() - timedelta(minutes=30)
+    )
+    updates_check_due()
+    assert UpdateRun.objects.get(environment=environment).started_at > first
+    assert AuditEvent.objects.filter(action="updates_checked").count() == 2

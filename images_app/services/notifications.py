@@ -43,6 +43,7 @@ from images_app.notification_payloads import (
     updates_message,
 )
 from images_app.notification_transport import TransportError, post_webhook, send_email
+from images_app.roles import ROLES
 from images_app.services.audit import audit_record
 from images_app.task_queue import enqueue_fail_fast
 
@@ -183,9 +184,12 @@ def notify_updates_available(summary: Any) -> list[Notification]:
     """One digest per environment for the updates a check found that no notification named yet."""
     from images_app.services.updates import mark_notified
 
+    # Marked once for all environments, then told in each environment's digest that has the tag.
+    new_digests = {tag.key: verdict.remote_digest for items in summary.outdated.values() for tag, verdict in items}
+    fresh_keys = mark_notified(new_digests)
     notifications = []
     for environment, items in summary.outdated.items():
-        fresh = mark_notified(items)
+        fresh = [(tag, verdict) for tag, verdict in items if tag.key in fresh_keys]
         if not fresh:
             continue
         message = updates_message(
@@ -200,7 +204,8 @@ def notify_updates_available(summary: Any) -> list[Notification]:
             ],
             url=_link("image_list", env=environment) + "?status=outdated",
         )
-        everyone = get_user_model().objects.filter(is_active=True).exclude(email="")
+        with_a_role = Q(is_superuser=True) | Q(groups__name__in=ROLES)
+        everyone = get_user_model().objects.filter(with_a_role, is_active=True).exclude(email="").distinct()
         notifications.append(notification_create(message, list(everyone)))
     return notifications
 

@@ -300,17 +300,20 @@ def _audit_run(summary: RunSummary, actor: Any) -> None:
     )
 
 
-def mark_notified(items: Iterable[tuple[LocalTag, Verdict]]) -> list[tuple[LocalTag, Verdict]]:
-    """The outdated tags whose remote digest no notification named yet; marks them as named (once each)."""
-    fresh = []
-    for tag, verdict in items:
+def mark_notified(new_digests: dict[CheckKey, str]) -> set[CheckKey]:
+    """The keys whose remote digest no notification named yet; marks them as named (each digest once).
+
+    A conditional UPDATE per key: two runs finishing together cannot both announce the same digest.
+    """
+    fresh = set()
+    for key, digest in new_digests.items():
         won = (
-            UpdateCheck.objects.filter(registry=tag.key.registry, repository=tag.key.repository, tag=tag.key.tag)
-            .filter(~Q(notified_digest=verdict.remote_digest))
-            .update(notified_digest=verdict.remote_digest)
+            UpdateCheck.objects.filter(registry=key.registry, repository=key.repository, tag=key.tag)
+            .filter(~Q(notified_digest=digest))
+            .update(notified_digest=digest)
         )
         if won:
-            fresh.append((tag, verdict))
+            fresh.add(key)
     return fresh
 
 
