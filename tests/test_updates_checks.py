@@ -270,3 +270,20 @@ def test_the_beat_tick_checks_an_environment_only_when_its_interval_has_passed(e
     updates_check_due()
     assert UpdateRun.objects.get(environment=environment).started_at > first
     assert AuditEvent.objects.filter(action="updates_checked").count() == 2
+
+
+def test_an_image_pulled_by_digest_is_unknown_pulled_by_digest(
+    docker_api, images, registry_host, unique_name, environment, viewer_client
+):
+    repository = f"{registry_host}/{unique_name('bydigest')}"
+    image_id = images.build(f"{repository}:1", busybox=False, layers=[16])
+    _push(docker_api, repository, "1")
+    digest = _repo_digest(docker_api, image_id, repository)
+    docker_api.remove_image(image_id, force=True)  # then pulled back by digest only: no tag
+    docker_api.pull(repository, tag=digest)
+    info = docker_api.inspect_image(f"{repository}@{digest}")
+    images.created.append(info["Id"])
+    assert info["RepoTags"] == []
+
+    page = viewer_client.get(reverse("image_detail", kwargs={"env": "local", "image_id": info["Id"][7:19]}))
+    assert page.status_code == 200 and "unknown (pulled by digest)" in page.content.decode()

@@ -69,7 +69,10 @@ def outdated_rows(rows: Sequence[ImageRow]) -> list[ImageRow]:
 
 
 def verdicts_for_image(repo_tags: Sequence[str], repo_digests: Sequence[str]) -> list[tuple[str, Verdict]]:
-    """(tag, state) for each tag of one image (the image page)."""
+    """(tag, state) for each tag of one image (the image page); an untagged one pulled by digest says so."""
+    if not repo_tags:
+        verdict = decide(key=None, tagged=False, repo_digests=repo_digests, remote=None)
+        return [("<none>", verdict)] if verdict is not None else []
     keys = {tag: _key(tag) for tag in repo_tags}
     answers = _answers(keys.values())
     result = []
