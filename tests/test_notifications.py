@@ -29,6 +29,7 @@ from images_app.services.notifications import (
     notification_build,
     notify_updates_available,
 )
+from images_app.services.pulls import pull_start
 from images_app.services.updates import updates_check_run
 from tests.conftest import start_worker
 from tests.support.pulls import wait_until
@@ -272,11 +273,13 @@ def notify_worker(django_db_setup, process_dir, tmp_path_factory):
 
 @override_settings(CELERY_TASK_DEFAULT_QUEUE=QUEUE)
 def test_events_reach_receivers_through_the_worker_with_retries(
-    transactional_db, notify_worker: Path, admin_user, operator, environment, receiver, failing_receiver
+    transactional_db, notify_worker: Path, admin_user, operator, environment, receiver, failing_receiver, registry_host
 ):
     operator.email = "otto@example.com"
     operator.save()
-    _channel(admin_user, "ops", "webhook", url=receiver.url, events=["request_pending", "request_decided"])
+    _channel(
+        admin_user, "ops", "webhook", url=receiver.url, events=["request_pending", "request_decided", "pull_failed"]
+    )
     _channel(admin_user, "broken", "slack", url=failing_receiver.url, events=["request_pending"])
 
     request = cleanup_request_create(
@@ -296,3 +299,9 @@ def test_events_reach_receivers_through_the_worker_with_retries(
     wait_until(lambda: list(notify_worker.iterdir()), 20, "the requester's email")
     assert "was rejected by ada" in next(notify_worker.iterdir()).read_text()
     assert AuditEvent.objects.filter(action="notification_failed").count() == 1
+
+    # A real pull that fails in the worker tells the webhook (the hook in the pull's own service).
+    job, _ = pull_start(user=operator, environment=environment, reference=f"{registry_host}/no-such-image:1")
+    wait_until(lambda: "pull_failed" in receiver.events(), 60, "the failed pull's notification")
+    payload = next(r["json"] for r in receiver.received if r["json"].get("event") == "pull_failed")
+    assert payload["data"] == {"pull": job.pk, "reference": job.reference}
