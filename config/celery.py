@@ -24,6 +24,9 @@ def beat_schedule() -> dict[str, dict[str, object]]:
         # Retention policies whose interval has passed (each run is claimed by a conditional UPDATE,
         # so two beats never run a policy twice).
         "images_app.retention_run_due": settings.BERTH_BEAT_POLICIES_SECONDS,
+        # Update checks: this tick only looks for environments whose interval (BERTH_UPDATE_CHECK_MINUTES,
+        # BERTH_UPDATE_CHECK_INTERVALS) has passed; the check itself runs only for those.
+        "images_app.updates_check_due": settings.BERTH_UPDATE_CHECK_TICK_SECONDS,
     }
     schedule: dict[str, dict[str, object]] = {
         # An entry expires after one interval: a beat that was down does not send a backlog.

@@ -214,6 +214,35 @@ BERTH_INVENTORY_COALESCE_MS = env_int("BERTH_INVENTORY_COALESCE_MS", 50, minimum
 # The safety net: a full read this often even when events say nothing changed.
 BERTH_INVENTORY_RECONCILE_SECONDS = env_int("BERTH_INVENTORY_RECONCILE_SECONDS", 300, minimum=10)
 BERTH_PAGE_SIZE = env_int("BERTH_PAGE_SIZE", 50, minimum=5)
+# Update checks (images_app.services.updates): how often each environment's tags are checked, in
+# minutes ("name=minutes,..." overrides per environment), how many HEADs at once per registry, and
+# how long one may take.
+# How often beat looks for environments whose update check is due (the check runs only for those).
+BERTH_UPDATE_CHECK_TICK_SECONDS = env_int("BERTH_UPDATE_CHECK_TICK_SECONDS", 60, minimum=0)
+BERTH_UPDATE_CHECK_MINUTES = env_int("BERTH_UPDATE_CHECK_MINUTES", 360, minimum=1)
+BERTH_UPDATE_CHECK_INTERVALS = env("BERTH_UPDATE_CHECK_INTERVALS")
+BERTH_UPDATE_CHECK_CONCURRENCY = env_int("BERTH_UPDATE_CHECK_CONCURRENCY", 4, minimum=1)
+BERTH_UPDATE_CHECK_TIMEOUT = env_int("BERTH_UPDATE_CHECK_TIMEOUT", 10, minimum=1)
+# Notifications (images_app.services.notifications): attempts per delivery, the first retry's wait
+# (doubling after), a receiver's timeout, and the address links in messages start with.
+BERTH_NOTIFY_ATTEMPTS = env_int("BERTH_NOTIFY_ATTEMPTS", 5, minimum=1)
+try:
+    BERTH_NOTIFY_RETRY_SECONDS = float(env("BERTH_NOTIFY_RETRY_SECONDS", "30"))
+except ValueError:
+    raise ImproperlyConfigured("BERTH_NOTIFY_RETRY_SECONDS must be a number of seconds") from None
+BERTH_NOTIFY_TIMEOUT = env_int("BERTH_NOTIFY_TIMEOUT", 10, minimum=1)
+BERTH_PUBLIC_URL = env("BERTH_PUBLIC_URL").rstrip("/")
+# Email goes through Django's mail settings, read from the environment under Django's own names.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "berth@localhost")
 # Key for secrets stored at rest (registry passwords); derived from SECRET_KEY when unset.
 BERTH_SECRETS_KEY = env("BERTH_SECRETS_KEY")
 # The engine watcher (manage.py berth_watcher): its lease, silence before a reconnect, history kept.

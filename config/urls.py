@@ -10,6 +10,7 @@ env_patterns = [
     path("", include("images_app.urls.pulls")),
     path("", include("images_app.urls.removal")),
     path("", include("images_app.urls.search")),
+    path("", include("images_app.urls.updates")),
 ]
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("", include("images_app.urls.registries")),
     path("", include("images_app.urls.policies")),
     path("", include("images_app.urls.users")),
+    path("", include("images_app.urls.notifications")),
     path(
         "login/",
         login_not_required(

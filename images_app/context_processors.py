@@ -19,6 +19,7 @@ _NAV_SECTIONS = (
     ("audit_", "history"),
     ("registry_", "registries"),
     ("user_", "users"),
+    ("notification_", "notifications"),
 )
 
 

@@ -31,6 +31,11 @@ def sync_environments() -> None:
         )
 
 
+def environment_by_pk(pk: int) -> Environment | None:
+    """The environment with this primary key, or None (a task's row may be gone by the time it runs)."""
+    return Environment.objects.filter(pk=pk).first()
+
+
 def environment_get(name: str) -> Environment:
     """The environment by name, or 404. Configured but missing rows are created on the fly."""
     environment = Environment.objects.filter(name=name).first()

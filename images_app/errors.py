@@ -120,8 +120,9 @@ class RegistryError(BerthError):
     PROTOCOL = "protocol"
     SECRET_UNREADABLE = "secret_unreadable"
     MISMATCH = "mismatch"  # credentials asked for a reference on another host
+    RATE_LIMITED = "rate_limited"  # HTTP 429 (Docker Hub's pull limits)
 
-    _STATUS = {UNREACHABLE: 503, NOT_FOUND: 404, MISMATCH: 400}
+    _STATUS = {UNREACHABLE: 503, NOT_FOUND: 404, MISMATCH: 400, RATE_LIMITED: 429}
     _TITLES = {
         UNREACHABLE: "The registry is not answering",
         UNAUTHORIZED: "The registry wants other credentials",
@@ -129,6 +130,7 @@ class RegistryError(BerthError):
         NOT_FOUND: "Not found in the registry",
         TLS: "No secure connection to the registry",
         SECRET_UNREADABLE: "The stored password cannot be read",
+        RATE_LIMITED: "The registry limits how often it may be asked",
     }
 
     def __init__(self, message: str, *, kind: str = PROTOCOL) -> None:

@@ -9,10 +9,12 @@ Every failure becomes a RegistryError whose message a person understands.
 from __future__ import annotations
 
 import base64
+import hashlib
 import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -21,14 +23,29 @@ from django.conf import settings
 from images_app.errors import RegistryError
 
 __all__ = [
+    "MANIFEST_MEDIA_TYPES",
     "CatalogPage",
+    "ManifestHead",
+    "RegistrySession",
     "RegistryTarget",
     "check_registry",
+    "image_created",
     "list_repositories",
     "list_tags",
+    "manifest_head",
     "parse_registry_url",
     "registry_host_of",
 ]
+
+# What `docker pull` accepts, indexes first: the registry then answers with the digest the engine
+# records in RepoDigests (the index's for a multi-architecture image, not a platform manifest's).
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MANIFEST_MEDIA_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST, OCI_MANIFEST)
+_INDEX_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 # A registry is untrusted: bound how much of an answer we read and how many pages we follow.
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -106,6 +123,79 @@ def registry_host_of(text: str) -> str | None:
     """
     try:
         return parse_registry_url(text)[1]
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ManifestHead:
+    """What `HEAD /v2/<name>/manifests/<tag>` tells: the manifest's digest and media type."""
+
+    digest: str
+    media_type: str
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in _INDEX_TYPES
+
+
+def manifest_head(session: RegistrySession, repository: str, reference: str) -> ManifestHead:
+    """The current digest of `repository:reference` without downloading anything (a HEAD).
+
+    A registry that leaves out Docker-Content-Digest is asked with a GET, and the digest is
+    the SHA-256 of the manifest's bytes (what the engine records).
+    """
+    path = f"/v2/{repository}/manifests/{reference}"
+    headers = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
+    response = session.request("HEAD", path, headers=headers)
+    digest = response.headers.get("Docker-Content-Digest", "").strip().lower()
+    media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    if not _DIGEST.fullmatch(digest):
+        response = session.request("GET", path, headers=headers)
+        digest = "sha256:" + hashlib.sha256(response.content).hexdigest()
+        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    return ManifestHead(digest=digest, media_type=media_type)
+
+
+def image_created(session: RegistrySession, repository: str, digest: str) -> datetime | None:
+    """The `created` time of the image a manifest digest names, or None when the registry does not say.
+
+    Two or three small GETs (index -> first linux/amd64 or first manifest -> config blob):
+    only worth it when a digest changed, never for every check.
+    """
+    headers = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
+    manifest = _json(session.request("GET", f"/v2/{repository}/manifests/{digest}", headers=headers), session.target)
+    if not isinstance(manifest, dict):
+        return None
+    if isinstance(manifest.get("manifests"), list) and manifest["manifests"]:
+        entries = [m for m in manifest["manifests"] if isinstance(m, dict)]
+        chosen = next(
+            (m for m in entries if (m.get("platform") or {}).get("architecture") == "amd64"),
+            entries[0] if entries else None,
+        )
+        child = str((chosen or {}).get("digest") or "")
+        if not _DIGEST.fullmatch(child):
+            return None
+        manifest = _json(session.request("GET", f"/v2/{repository}/manifests/{child}", headers=headers), session.target)
+        if not isinstance(manifest, dict):
+            return None
+    config_digest = str((manifest.get("config") or {}).get("digest") or "")
+    if not _DIGEST.fullmatch(config_digest):
+        return None
+    config = _json(session.request("GET", f"/v2/{repository}/blobs/{config_digest}"), session.target)
+    created = config.get("created") if isinstance(config, dict) else None
+    return _parse_created(created) if isinstance(created, str) else None
+
+
+def _parse_created(value: str) -> datetime | None:
+    # RFC 3339 with up to nanoseconds; Python's fromisoformat takes microseconds.
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$", value.strip())
+    if not match:
+        return None
+    base, fraction, zone = match.groups()
+    zone = "+00:00" if zone in (None, "Z") else zone
+    try:
+        return datetime.fromisoformat(f"{base}{(fraction or '.0')[:7]}{zone}")
     except ValueError:
         return None
 
@@ -222,7 +312,11 @@ def _registry_message(response: requests.Response) -> str:
 
 
 class _Session:
-    """One conversation with one registry: remembers the auth that worked."""
+    """One conversation with one registry: remembers the auth that worked.
+
+    Keeps its connections open (keep-alive) for the next call: update checks make hundreds.
+    One session per thread: requests' Session is not meant to be shared between threads.
+    """
 
     def __init__(self, target: RegistryTarget) -> None:
         self.target = target
@@ -242,15 +336,28 @@ class _Session:
         return True
 
     def get(self, path: str, params: dict[str, object] | None = None) -> requests.Response:
-        headers = {"Authorization": self.authorization} if self.authorization else {}
-        response = self._send(path, params, headers)
+        return self.request("GET", path, params=params)
+
+    def request(
+        self, method: str, path: str, *, params: dict[str, object] | None = None, headers: dict[str, str] | None = None
+    ) -> requests.Response:
+        """One call to the registry, answering its auth challenge once; RegistryError on any failure."""
+        extra = dict(headers or {})
+        if self.authorization:
+            extra["Authorization"] = self.authorization
+        response = self._send(method, path, params, extra)
         if response.status_code == 401:
             header = response.headers.get("WWW-Authenticate", "")
             authorization = self._answer_challenge(header)
-            response = self._send(path, params, {"Authorization": authorization})
+            response = self._send(method, path, params, {**extra, "Authorization": authorization})
             if response.status_code == 401:
                 raise self._unauthorized()
             self.authorization = authorization
+        if response.status_code == 429:
+            raise RegistryError(
+                f"The registry {self.target.host} asks Berth to slow down (HTTP 429, rate limited)",
+                kind=RegistryError.RATE_LIMITED,
+            )
         if response.status_code == 403:
             detail = _registry_message(response)
             raise RegistryError(
@@ -268,13 +375,15 @@ class _Session:
             )
         return response
 
-    def _send(self, path: str, params: dict[str, object] | None, headers: dict[str, str]) -> requests.Response:
-        return self._request(self.target.base_url + path, params=params, headers=headers)
+    def _send(
+        self, method: str, path: str, params: dict[str, object] | None, headers: dict[str, str]
+    ) -> requests.Response:
+        return self._request(self.target.base_url + path, method=method, params=params, headers=headers)
 
-    def _request(self, url: str, **kwargs: object) -> requests.Response:
+    def _request(self, url: str, method: str = "GET", **kwargs: object) -> requests.Response:
         host = self.target.host
         try:
-            response = self.http.get(url, timeout=self.timeout, stream=True, **kwargs)  # type: ignore[arg-type]
+            response = self.http.request(method, url, timeout=self.timeout, stream=True, **kwargs)  # type: ignore[arg-type]
             # Read at most MAX_BODY_BYTES: a hostile or broken server must not fill memory.
             body = response.raw.read(MAX_BODY_BYTES + 1, decode_content=True)
         except requests.exceptions.SSLError as exc:
@@ -367,3 +476,7 @@ def _unreachable_message(host: str, exc: Exception) -> str:
     else:
         reason = "the network connection failed"
     return f"Could not reach the registry {host}: {reason}"
+
+
+# The public name: update checks keep one session per registry and thread.
+RegistrySession = _Session

@@ -30,7 +30,7 @@ ROLE_DESCRIPTIONS = {
     ADMIN: "Everything: removes directly, approves requests, manages users and registries.",
 }
 
-_OPERATOR_PERMISSIONS = ["images_app.pull_image", "images_app.request_cleanup"]
+_OPERATOR_PERMISSIONS = ["images_app.pull_image", "images_app.request_cleanup", "images_app.check_updates"]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     VIEWER: [],
     OPERATOR: _OPERATOR_PERMISSIONS,
@@ -42,6 +42,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "images_app.remove_all_images",
         "images_app.manage_registries",
         "images_app.manage_retention",
+        "images_app.manage_notifications",
         "images_app.export_auditevent",
         "auth.add_user",
         "auth.change_user",

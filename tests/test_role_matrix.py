@@ -21,12 +21,23 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import get_resolver, reverse
+from django.utils import timezone
 
-from images_app.models import AuditEvent, CleanupRequest, PullJob, Registry, RemovalJob
+from images_app.models import (
+    AuditEvent,
+    CleanupRequest,
+    NotificationChannel,
+    NotificationPreference,
+    PullJob,
+    Registry,
+    RemovalJob,
+    UpdateCheck,
+)
 from images_app.models.cleanup import RemovalKind
 from images_app.roles import ADMIN, OPERATOR, VIEWER, role_of
 from images_app.services import removal
 from images_app.services.cleanup_requests import cleanup_request_create
+from images_app.services.notifications import channel_save
 from images_app.services.registries import registry_create
 from tests.conftest import ImageFactory
 from tests.support.pulls import push_image
@@ -85,6 +96,13 @@ TABLE: dict[str, Entry] = {
     "user_set_role": Entry(None, ADMINS),
     "user_deactivate": Entry(None, ADMINS),
     "user_reactivate": Entry(None, ADMINS),
+    "updates_check_now": Entry(None, CHANGERS),
+    "updates_pull_all": Entry(CHANGERS, CHANGERS),
+    "notification_channels": Entry(ADMINS, NO_POST),
+    "notification_channel_create": Entry(ADMINS, ADMINS),
+    "notification_channel_edit": Entry(ADMINS, ADMINS),
+    "notification_channel_delete": Entry(None, ADMINS),
+    "notification_preferences": Entry(STAFF, STAFF),  # each person's own choices
     "logout": Entry(None, STAFF),  # checked last, on its own: it ends the session
 }
 # Public pages, checked on their own: the login form, and first-run setup (404 once anyone exists).
@@ -130,6 +148,7 @@ class World:
     registry: Registry
     event: AuditEvent
     member: Any
+    channel: Any = None
     clients: dict[str, Client] = field(default_factory=dict)
 
     def kwargs(self, name: str) -> dict[str, Any]:
@@ -162,6 +181,10 @@ class World:
             "user_set_role": {"pk": self.member.pk},
             "user_deactivate": {"pk": self.member.pk},
             "user_reactivate": {"pk": self.member.pk},
+            "updates_check_now": env,
+            "updates_pull_all": env,
+            "notification_channel_edit": {"pk": self.channel.pk},
+            "notification_channel_delete": {"pk": self.channel.pk},
         }.get(name, {})
 
     def url(self, name: str) -> str:
@@ -229,6 +252,9 @@ def world(environment, images, registry_host, pushed, viewer, operator, admin_us
         member=make_user("tess", VIEWER),
     )
     world.cleanup_request = _pending_request(world, tag)
+    world.channel = channel_save(
+        actor=admin_user, channel=None, name="matrix", kind="email", email_to="ops@example.com", events=[]
+    )
     for role in ROLES:
         client = Client(enforce_csrf_checks=True)
         if role != ANONYMOUS:
@@ -423,6 +449,65 @@ def _case_registry_delete(world: World, role: str) -> Case:
     return Case(world.url("registry_delete"), {}, lambda: not Registry.objects.filter(pk=pk).exists())
 
 
+def _case_updates_check_now(world: World, role: str) -> Case:
+    user = world.users[role]
+    return Case(
+        world.url("updates_check_now"),
+        {},
+        lambda: AuditEvent.objects.filter(action="updates_check_requested", outcome="success", actor=user).exists(),
+    )
+
+
+def _case_updates_pull_all(world: World, role: str) -> Case:
+    # A tag with a digest recorded (pushed), whose stored check says the registry serves another image.
+    repository = f"{world.registry_host}/matrix-upd-{role}-{secrets.token_hex(2)}"
+    world.images.build(f"{repository}:v1", busybox=False)
+    for event in world.images.api.push(repository, "v1", stream=True, decode=True):
+        assert "error" not in event, event
+    registry, _, path = repository.partition("/")
+    UpdateCheck.objects.create(
+        registry=registry, repository=path, tag="v1", remote_digest="sha256:" + "f" * 64, checked_at=timezone.now()
+    )
+    return Case(
+        world.url("updates_pull_all"),
+        {"ref": [f"{repository}:v1"]},
+        lambda: PullJob.objects.filter(reference=f"{repository}:v1", requested_by=world.users[role]).exists(),
+    )
+
+
+def _case_channel_create(world: World, role: str) -> Case:
+    name = f"hook-{role}"
+    data = {"name": name, "kind": "webhook", "url": "https://hooks.example.com/T0KEN", "events": ["pull_failed"]}
+    return Case(
+        world.url("notification_channel_create"), data, lambda: NotificationChannel.objects.filter(name=name).exists()
+    )
+
+
+def _case_channel_edit(world: World, role: str) -> Case:
+    data = {"name": "matrix", "kind": "email", "email_to": f"{role}@example.com", "events": ["pull_failed"]}
+    return Case(
+        world.url("notification_channel_edit"),
+        data,
+        lambda: NotificationChannel.objects.get(pk=world.channel.pk).email_to == f"{role}@example.com",
+    )
+
+
+def _case_channel_delete(world: World, role: str) -> Case:
+    pk = world.channel.pk
+    return Case(
+        world.url("notification_channel_delete"), {}, lambda: not NotificationChannel.objects.filter(pk=pk).exists()
+    )
+
+
+def _case_preferences(world: World, role: str) -> Case:
+    user = world.users[role]
+    return Case(
+        world.url("notification_preferences"),
+        {"pull_failed": "on"},
+        lambda: NotificationPreference.objects.filter(user=user, event="request_pending", email=False).exists(),
+    )
+
+
 def _case_user_new(world: World, role: str) -> Case:
     name = f"newbie-{role}"
     password = "a-long-enough-passphrase-42"
@@ -464,6 +549,12 @@ POST_CASES: dict[str, Callable[[World, str], Case]] = {
     "user_deactivate": _case_user_deactivate,
     "user_reactivate": _case_user_reactivate,
     "registry_delete": _case_registry_delete,
+    "updates_check_now": _case_updates_check_now,
+    "updates_pull_all": _case_updates_pull_all,
+    "notification_channel_create": _case_channel_create,
+    "notification_channel_edit": _case_channel_edit,
+    "notification_channel_delete": _case_channel_delete,
+    "notification_preferences": _case_preferences,
     "image_prune_confirm": _cleanup_case(RemovalKind.PRUNE_DANGLING, "image_prune_confirm"),
     "image_remove_unused_confirm": _cleanup_case(RemovalKind.REMOVE_UNUSED, "image_remove_unused_confirm"),
     "image_remove_all_confirm": _cleanup_case(RemovalKind.REMOVE_ALL, "image_remove_all_confirm"),
@@ -481,6 +572,7 @@ def _state(world: World) -> tuple:
         sorted(Registry.objects.values_list("pk", "name", "url", "username")),
         sorted(user_model.objects.values_list("pk", "is_active")),
         sorted(user_model.groups.through.objects.values_list("user_id", "group_id")),
+        sorted(NotificationChannel.objects.values_list("pk", "name", "email_to")),
         AuditEvent.objects.exclude(outcome="denied").count(),
     )
 

@@ -191,12 +191,14 @@ def test_beat_runs_every_task_at_the_interval_its_setting_says(settings):
     settings.BERTH_BEAT_RETENTION_SECONDS = 0  # off
     settings.BERTH_BEAT_VERIFY_SECONDS = 13
     settings.BERTH_BEAT_POLICIES_SECONDS = 17
+    settings.BERTH_UPDATE_CHECK_TICK_SECONDS = 19
     schedule = beat_schedule()
     assert {name: entry["schedule"] for name, entry in schedule.items()} == {
         "images_app.stale_jobs_sweep": 7.0,
         "images_app.overdue_requests_expire": 11.0,
         "images_app.audit_verify": 13.0,
         "images_app.retention_run_due": 17.0,
+        "images_app.updates_check_due": 19.0,
     }
     from config.celery import app
 

@@ -26,7 +26,13 @@ class _ThrottlingHandler(BaseHTTPRequestHandler):
         proxy = self.proxy
         host, _, port = proxy.upstream.partition(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        headers: dict[str, str] = {}
+        for key, value in self.headers.items():
+            if key.lower() in ("host", "connection"):
+                continue
+            # The engine sends one Accept header per manifest type: keep them all (joined, as HTTP allows),
+            # or the registry falls back to an old schema and the pulled digest is not the tag's.
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
         conn.request(self.command, self.path, headers=headers)
         upstream = conn.getresponse()
         self.send_response(upstream.status)

@@ -45,6 +45,14 @@ class AuditAction(models.TextChoices):
     RETENTION_POLICY_CREATED = "retention_policy_created"
     RETENTION_POLICY_CHANGED = "retention_policy_changed"
     RETENTION_POLICY_RUN = "retention_policy_run"
+    UPDATES_CHECKED = "updates_checked"
+    UPDATES_CHECK_REQUESTED = "updates_check_requested"
+    NOTIFICATION_SENT = "notification_sent"
+    NOTIFICATION_FAILED = "notification_failed"
+    NOTIFICATION_CHANNEL_ADDED = "notification_channel_added"
+    NOTIFICATION_CHANNEL_CHANGED = "notification_channel_changed"
+    NOTIFICATION_CHANNEL_REMOVED = "notification_channel_removed"
+    NOTIFICATION_PREFERENCES_CHANGED = "notification_preferences_changed"
     AUDIT_VERIFIED = "audit_verified"  # the scheduled check of the hash chain and archives
 
 

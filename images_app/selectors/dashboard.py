@@ -12,6 +12,7 @@ from images_app.errors import EngineError, EngineUnavailable
 from images_app.models import AuditEvent, CleanupRequest, Environment, PullJob
 from images_app.selectors.images import DANGLING, IN_USE, UNUSED, ImageRow, SpaceSummary, image_rows, space_summary
 from images_app.selectors.inventory import inventory_current
+from images_app.selectors.updates import outdated_tags
 
 LARGEST_COUNT = 5
 RECENT_PULLS = 5
@@ -61,6 +62,7 @@ class Dashboard:
     reclaimable_at_least: int | None = None
     disk_error: str = ""
     as_of: datetime | None = None  # read from the inventory while its keeper lags
+    updates_available: int = 0  # local tags whose registry serves a newer image (stored checks)
 
 
 def unique_bytes_of_unused(images: list[ImageInfo], per_image: Counter[str], unique_sizes: dict[str, int]) -> int:
@@ -116,4 +118,5 @@ def dashboard_for(environment: Environment, *, measure_disk: bool = False) -> Da
         reclaimable_at_least=at_least,
         disk_error=disk_error,
         as_of=as_of,
+        updates_available=len(outdated_tags(images)),
     )

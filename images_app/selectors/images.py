@@ -16,6 +16,7 @@ from images_app.errors import EngineError, EngineUnavailable, ImageNotFound
 from images_app.models import Environment
 from images_app.references import is_image_id_like
 from images_app.selectors.inventory import InventoryRead, inventory_current
+from images_app.selectors.updates import OUTDATED, outdated_rows
 from images_app.selectors.usage import (
     LastUse,
     UsageValues,
@@ -27,7 +28,7 @@ from images_app.selectors.usage import (
 )
 
 IN_USE, UNUSED, DANGLING = "in_use", "unused", "dangling"
-STATUS_CHOICES = [(IN_USE, "In use"), (UNUSED, "Unused"), (DANGLING, "Dangling")]
+STATUS_CHOICES = [(IN_USE, "In use"), (UNUSED, "Unused"), (DANGLING, "Dangling"), (OUTDATED, "Update available")]
 SORT_COLUMNS = ("repository", "tag", "id", "created", "size", "last_used", "status")
 
 
@@ -272,13 +273,17 @@ def _unused_long_enough(row: ImageRow, delta: timedelta, now: datetime) -> bool:
 
 
 def filter_rows(rows: Iterable[ImageRow], query: ImageListQuery) -> list[ImageRow]:
-    """The filters the engine cannot apply: the search text, the in-use status, unused for."""
+    """The filters the engine cannot apply: the search text, the in-use status, unused for.
+
+    status=outdated is not a row status: `apply_filters` applies it from the stored update checks.
+    """
+    status = query.status if query.status != OUTDATED else ""
     delta = query.unused_for_delta
     now = timezone.now()
     return [
         row
         for row in rows
-        if (not query.status or row.status == query.status)
+        if (not status or row.status == status)
         and (not query.text or row_matches_text(row, query.text))
         and (delta is None or _unused_long_enough(row, delta, now))
     ]
@@ -318,7 +323,13 @@ def image_listing(environment: Environment, query: ImageListQuery | None = None)
     containers = engine.list_containers(environment)
     rows = image_rows(images, containers, usage=usage_values(environment), horizon=watch.horizon)
     per_image = Counter(c.image_id for c in containers)
-    return _listing(filter_rows(rows, query), per_image, query, engine_total=len(images), watch=watch)
+    return _listing(apply_filters(rows, query), per_image, query, engine_total=len(images), watch=watch)
+
+
+def apply_filters(rows: list[ImageRow], query: ImageListQuery) -> list[ImageRow]:
+    """Berth's own filters, then status=outdated from the stored update checks (one query)."""
+    rows = filter_rows(rows, query)
+    return outdated_rows(rows) if query.status == OUTDATED else rows
 
 
 def _listing(
@@ -362,7 +373,7 @@ def _listing_from_inventory(
     listing = kept.memo_stamped(("listing", query.sort, query.descending), usage_stamp, everything)
     if query.status or query.text or query.unused_for:
         # A sorted list filtered keeps its order: the same rows, in the same order, as the live path gives.
-        rows = filter_rows(listing.rows, query)
+        rows = apply_filters(listing.rows, query)
         listing = _listing(rows, kept.containers_per_image, query, engine_total=count, watch=watch, presorted=True)
     return replace(listing, as_of=read.as_of, watch=watch)
 

@@ -28,6 +28,11 @@ def users_for_list() -> list[UserRow]:
     return rows
 
 
+def user_or_none(pk: int | None) -> Any:
+    """The user with this primary key, or None (no key, or the user is gone)."""
+    return get_user_model().objects.filter(pk=pk).first() if pk else None
+
+
 def user_get(pk: int) -> Any:
     user = get_user_model().objects.filter(pk=pk).first()
     if user is None:

@@ -25,6 +25,7 @@ from images_app.models import CleanupRequest, Environment, RemovalJob
 from images_app.models.transitions import transition
 from images_app.services import removal
 from images_app.services.audit import audit_record_for_request
+from images_app.services.notifications import NotificationEvent, notify
 
 Status = CleanupRequest.Status
 
@@ -67,6 +68,7 @@ def cleanup_request_create(
         request=request,
         parameters={"kind": kind, "items": items, "reason": cleanup_request.reason},
     )
+    notify(NotificationEvent.REQUEST_PENDING, cleanup_request.pk)
     return cleanup_request
 
 
@@ -129,6 +131,7 @@ def cleanup_request_approve(
             parameters={"removal_job": job.pk, "requested_by": cleanup_request.requested_by.get_username()},
             removal_job=job,
         )
+        notify(NotificationEvent.REQUEST_DECIDED, cleanup_request.pk)
     return job
 
 
@@ -156,6 +159,7 @@ def cleanup_request_reject(
         parameters={"note": note[:500]},
         message=note[:500],
     )
+    notify(NotificationEvent.REQUEST_DECIDED, cleanup_request.pk)
 
 
 def requests_expire() -> int:

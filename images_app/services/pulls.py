@@ -41,6 +41,7 @@ from images_app.references import ImageReference, parse_reference
 from images_app.selectors.pulls import job_state
 from images_app.selectors.registries import registry_auth_for_pull
 from images_app.services.audit import audit_record
+from images_app.services.notifications import NotificationEvent, notify
 
 logger = logging.getLogger(__name__)
 
@@ -277,6 +278,8 @@ def _finish(
             message=error or job.status_line,
             pull_job=job,
         )
+        if status == Status.FAILED:
+            notify(NotificationEvent.PULL_FAILED, job.pk)  # to whoever asked, once the failure is committed
     state = job_state(job)
     pull_stream.publish_quietly(job.pk, {"type": "end", "t": time.time(), **state}, state)
     return True

@@ -1,3 +1,3 @@
 """Celery tasks, thin: load the row, call the service. Each area's module is imported to register it."""
 
-from images_app.tasks import pulls, removal, retention, scheduled  # noqa: F401
+from images_app.tasks import notifications, pulls, removal, retention, scheduled, updates  # noqa: F401

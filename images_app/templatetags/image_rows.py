@@ -8,6 +8,7 @@ format_html, which escapes every value exactly as the template did.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
 from django import template
@@ -17,6 +18,7 @@ from django.utils.timezone import localtime
 
 from images_app.humanize import human_age, human_size
 from images_app.selectors.images import ImageRow
+from images_app.update_state import UpdateState, Verdict
 
 register = template.Library()
 
@@ -70,9 +72,34 @@ def last_used_cell(row: ImageRow) -> SafeString:
     )
 
 
+def update_badge(verdict: Verdict | None) -> SafeString:
+    """The update state of a tag, with the check's age and the new digest in its tooltip."""
+    if verdict is None:
+        return mark_safe("")
+    checked = f", checked {human_age(verdict.checked_at)}" if verdict.checked_at else ""
+    if verdict.state == UpdateState.UPDATE_AVAILABLE:
+        return format_html(
+            ' <span class="badge badge-update" title="The registry now serves {}{}">update available</span>',
+            verdict.remote_digest,
+            checked,
+        )
+    if verdict.state == UpdateState.UP_TO_DATE:
+        return format_html(
+            ' <span class="badge badge-current" title="Same digest as the registry{}">up to date</span>', checked
+        )
+    return format_html(
+        ' <span class="badge badge-update-unknown" title="{}{}">{}</span>',
+        verdict.message or verdict.label,
+        checked,
+        verdict.label,
+    )
+
+
 @register.simple_tag
-def image_row(row: ImageRow, detail_url_pattern: str, can_select: bool, pull_url: str) -> SafeString:
-    """One `<tr>` of the images table."""
+def image_row(
+    row: ImageRow, detail_url_pattern: str, can_select: bool, pull_url: str, updates: dict[str, Any] | None = None
+) -> SafeString:
+    """One `<tr>` of the images table; `updates` maps references to their update state (selectors.updates)."""
     image = row.image
     short_id = image.short_id
     detail_url = detail_url_pattern.replace(DETAIL_PLACEHOLDER, short_id)
@@ -96,9 +123,15 @@ def image_row(row: ImageRow, detail_url_pattern: str, can_select: bool, pull_url
         if row.tag_count > 1
         else ""
     )
+    verdict = (updates or {}).get(row.reference)
+    outdated = verdict is not None and verdict.outdated
     pull_again = (
         format_html(
-            ' · <a href="{}?reference={}" class="pull-again">Pull again</a>', pull_url, quote(row.reference, safe="/")
+            ' · <a href="{}?reference={}" class="{}">{}</a>',
+            pull_url,
+            quote(row.reference, safe="/"),
+            "pull-again pull-update" if outdated else "pull-again",
+            "Pull update" if outdated else "Pull again",
         )
         if pull_url and row.tagged
         else ""
@@ -113,7 +146,7 @@ def image_row(row: ImageRow, detail_url_pattern: str, can_select: bool, pull_url
         '<td class="created" title="{exact}"><time datetime="{iso}">{age}</time></td>'
         '<td class="num size" title="{size} bytes">{human}</td>'
         "{last_used}"
-        '<td class="status">{status_cell}</td>'
+        '<td class="status">{status_cell}{update_cell}</td>'
         '<td class="actions"><a href="{detail}" class="details-link">Details</a>{pull_again}</td></tr>',
         id=image.id,
         ref=row.reference,
@@ -131,5 +164,6 @@ def image_row(row: ImageRow, detail_url_pattern: str, can_select: bool, pull_url
         human=human_size(image.size),
         last_used=last_used_cell(row),
         status_cell=_status_cell(row),
+        update_cell=update_badge(verdict),
         pull_again=pull_again,
     )

@@ -18,6 +18,7 @@ from images_app.selectors.cleanup_requests import requests_of
 from images_app.selectors.dashboard import dashboard_for
 from images_app.selectors.images import ImageListQuery, image_listing, image_page, with_sort
 from images_app.selectors.pulls import pulls_running
+from images_app.selectors.updates import update_run_of, verdicts_for_image, verdicts_for_rows
 from images_app.selectors.usage import image_use_page, watch_info
 
 _COLUMNS = [
@@ -106,6 +107,8 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
         else:
             page = Paginator(listing.rows, settings.BERTH_PAGE_SIZE).get_page(request.GET.get("page"))
             context.update(listing=listing, rows=listing.rows, page=page, headers=_headers(query), query=query)
+            context["updates"] = verdicts_for_rows(list(page.object_list))
+            context["update_run"] = update_run_of(environment)
             context["running_pulls"] = list(pulls_running(environment)[:10])
             context["chips"] = _active_filters(request)
     if not form.is_valid() or context["listing"] is None:
@@ -124,6 +127,7 @@ def image_detail(request: HttpRequest, env: str, image_id: str) -> HttpResponse:
         "audit_events": image_history(image_id=view.detail.id, tags=view.detail.repo_tags),
         "usage": image_use_page(environment, view.detail.id, view.detail.created),
         "audit_all_url": history_url(target=view.detail.id),
+        "updates": verdicts_for_image(view.detail.repo_tags, view.detail.repo_digests),
     }
     return render(request, "images/detail.html", context)
 
@@ -137,5 +141,6 @@ def env_home(request: HttpRequest, env: str) -> HttpResponse:
         "dashboard": dashboard,
         "my_requests": requests_of(request.user),
         "watch": watch_info(environment),
+        "update_run": update_run_of(environment),
     }
     return render(request, "images/dashboard.html", context)

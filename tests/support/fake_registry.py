@@ -1,7 +1,8 @@
 """A loopback stand-in for registry behaviours the real `docker-registry` here cannot show:
 a disabled catalog, the Bearer token flow (Docker Hub, GHCR, Harbor), hostile names.
 
-Answers only what Berth's registry client asks: /v2/, /v2/_catalog, /v2/<name>/tags/list, /token.
+Answers only what Berth's registry client asks: /v2/, /v2/_catalog, /v2/<name>/tags/list, /token,
+and HEAD /v2/<name>/manifests/<tag> (update checks: anonymous tokens, rate limits).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 _TAGS_PATH = re.compile(r"^/v2/(?P<name>.+)/tags/list$")
+_MANIFEST_PATH = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)$")
 
 
 @dataclass
@@ -26,6 +28,10 @@ class FakeRegistry:
     username: str = "robot"
     password: str = "s3cret-token"
     token_requests: list[dict[str, str]] = field(default_factory=list)
+    manifests: dict[str, str] = field(default_factory=dict)  # "name:tag" -> digest, for HEAD
+    anonymous_tokens: bool = False  # the token service hands out tokens without credentials (Docker Hub)
+    rate_limited: bool = False  # manifests answer 429, as Docker Hub past its pull limit
+    accept_headers: list[str] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
     thread: threading.Thread | None = None
     _tokens: set[str] = field(default_factory=set)
@@ -74,7 +80,8 @@ class FakeRegistry:
                 if url.path == "/token":
                     registry.token_requests.append(query)
                     expected = base64.b64encode(f"{registry.username}:{registry.password}".encode()).decode()
-                    if self.headers.get("Authorization", "") != f"Basic {expected}":
+                    anonymous = registry.anonymous_tokens and "Authorization" not in self.headers
+                    if not anonymous and self.headers.get("Authorization", "") != f"Basic {expected}":
                         self._json(401, {"details": "incorrect username or password"})
                         return
                     token = secrets.token_hex(16)
@@ -104,6 +111,28 @@ class FakeRegistry:
                     self._json(200, {"name": name, "tags": registry.repositories[name]})
                     return
                 self._json(404, {"errors": [{"code": "NOT_FOUND", "message": "no such route"}]})
+
+            def do_HEAD(self) -> None:
+                match = _MANIFEST_PATH.match(urlsplit(self.path).path)
+                if not match:
+                    self._json(404, {})
+                    return
+                name, reference = match.group("name"), match.group("reference")
+                if not self._authorized(f"repository:{name}:pull"):
+                    return
+                registry.accept_headers.append(self.headers.get("Accept", ""))
+                if registry.rate_limited:
+                    self._json(429, {"errors": [{"code": "TOOMANYREQUESTS", "message": "pull rate limit"}]})
+                    return
+                digest = registry.manifests.get(f"{name}:{reference}")
+                if digest is None:
+                    self._json(404, {"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]})
+                    return
+                self.send_response(200)
+                self.send_header("Docker-Content-Digest", digest)
+                self.send_header("Content-Type", "application/vnd.oci.image.index.v1+json")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
