@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -109,12 +110,20 @@ class PolicyPreview:
 def policy_preview(policy: RetentionPolicy, environment: Environment, *, now: datetime | None = None) -> PolicyPreview:
     """Every image with its verdict, the deciding rule or exclusion, its last use and the exact bytes freed.
 
-    Engine calls: images, containers, the disk report (slow on big hosts), then the planner's own reads.
+    Three engine calls, at once: all images, containers, the disk report (slow on big hosts).
     """
     now = now or timezone.now()
-    images = engine.list_images(environment)
-    containers = engine.list_containers(environment)
-    report = engine.disk_usage_report(environment)
+    # The three reads are independent and the disk report is the slow one (it walks every image):
+    # asked at once, the preview waits for the slowest instead of their sum (bench.retention).
+    # One read of all images (intermediate ones too) serves both the rules and the planner.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        images_read = pool.submit(engine.list_images, environment, include_intermediate=True)
+        containers_read = pool.submit(engine.list_containers, environment)
+        report_read = pool.submit(engine.disk_usage_report, environment)
+        every_image, containers, report = images_read.result(), containers_read.result(), report_read.result()
+    state = removal.EngineState(every_image, containers)
+    listed = {img.id for img in state.top_level()}  # what `docker image ls` shows
+    images = [image for image in every_image if image.id in listed]
     usage = usage_values(environment)
     horizon = watch_info(environment).horizon
     running = Counter(c.image_id for c in containers if c.running)
@@ -139,7 +148,7 @@ def policy_preview(policy: RetentionPolicy, environment: Environment, *, now: da
         )
     verdicts = evaluate(facts, rules_of(policy), now=now, disk_total=report.layers_size)
     refs = [ref for verdict in verdicts for ref in verdict.refs]
-    plan = removal.removal_plan(environment=environment, refs=refs, sizes=False)
+    plan = removal.removal_plan(environment=environment, refs=refs, sizes=False, state=state)
     for item in plan.items:
         disk = report.images.get(item.image_id)
         item.unique_size = disk.unique_size if disk else item.size
