@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import get_resolver, reverse
 
-from images_app.models import AuditEvent, CleanupRequest, PullJob, Registry, RemovalJob
+from images_app.models import AuditEvent, CleanupRequest, PullJob, Registry, RemovalJob, RetentionPolicy
 from images_app.models.cleanup import RemovalKind
 from images_app.roles import ADMIN, OPERATOR, VIEWER, role_of
 from images_app.services import removal
@@ -85,6 +85,10 @@ TABLE: dict[str, Entry] = {
     "user_set_role": Entry(None, ADMINS),
     "user_deactivate": Entry(None, ADMINS),
     "user_reactivate": Entry(None, ADMINS),
+    "policy_list": Entry(ADMINS, NO_POST),
+    "policy_create": Entry(ADMINS, ADMINS),
+    "policy_edit": Entry(ADMINS, ADMINS),
+    "policy_preview": Entry(ADMINS, ADMINS),  # POST: run now
     "logout": Entry(None, STAFF),  # checked last, on its own: it ends the session
 }
 # Public pages, checked on their own: the login form, and first-run setup (404 once anyone exists).
@@ -130,6 +134,7 @@ class World:
     registry: Registry
     event: AuditEvent
     member: Any
+    policy: Any = None
     clients: dict[str, Client] = field(default_factory=dict)
 
     def kwargs(self, name: str) -> dict[str, Any]:
@@ -162,6 +167,8 @@ class World:
             "user_set_role": {"pk": self.member.pk},
             "user_deactivate": {"pk": self.member.pk},
             "user_reactivate": {"pk": self.member.pk},
+            "policy_edit": {"pk": self.policy.pk},
+            "policy_preview": {"pk": self.policy.pk, **env},
         }.get(name, {})
 
     def url(self, name: str) -> str:
@@ -229,6 +236,10 @@ def world(environment, images, registry_host, pushed, viewer, operator, admin_us
         member=make_user("tess", VIEWER),
     )
     world.cleanup_request = _pending_request(world, tag)
+    # A policy that excludes every image: previewing or running it on the shared engine removes nothing.
+    world.policy = RetentionPolicy.objects.create(
+        name="matrix", environment=environment, unused_days=30, exclude_references="*", owner=admin_user
+    )
     for role in ROLES:
         client = Client(enforce_csrf_checks=True)
         if role != ANONYMOUS:
@@ -450,6 +461,29 @@ def _case_user_reactivate(world: World, role: str) -> Case:
     return Case(world.url("user_reactivate"), {}, lambda: get_user_model().objects.get(pk=member.pk).is_active)
 
 
+def _case_policy_create(world: World, role: str) -> Case:
+    name = f"matrix-new-{role}"
+    data = {"name": name, "environment": "", "enabled": "on", "unused_days": "30", "action": "ask"}
+    return Case(world.url("policy_create"), data, lambda: RetentionPolicy.objects.filter(name=name).exists())
+
+
+def _case_policy_edit(world: World, role: str) -> Case:
+    data = {"name": "matrix", "environment": "", "enabled": "on", "unused_days": "45", "exclude_references": "*",
+            "action": "ask"}  # fmt: skip
+    return Case(
+        world.url("policy_edit"), data, lambda: RetentionPolicy.objects.get(pk=world.policy.pk).unused_days == 45
+    )
+
+
+def _case_policy_run(world: World, role: str) -> Case:
+    return Case(
+        world.url("policy_preview"),
+        {"snapshot": "[]"},
+        lambda: AuditEvent.objects.filter(action="retention_policy_run", parameters__by=world.users[role].username)
+        .exists(),
+    )
+
+
 # In this order: the whole-engine cleanups last, since an admin's removes every unused image.
 POST_CASES: dict[str, Callable[[World, str], Case]] = {
     "pull_create": _case_pull_create,
@@ -464,6 +498,9 @@ POST_CASES: dict[str, Callable[[World, str], Case]] = {
     "user_deactivate": _case_user_deactivate,
     "user_reactivate": _case_user_reactivate,
     "registry_delete": _case_registry_delete,
+    "policy_create": _case_policy_create,
+    "policy_edit": _case_policy_edit,
+    "policy_preview": _case_policy_run,
     "image_prune_confirm": _cleanup_case(RemovalKind.PRUNE_DANGLING, "image_prune_confirm"),
     "image_remove_unused_confirm": _cleanup_case(RemovalKind.REMOVE_UNUSED, "image_remove_unused_confirm"),
     "image_remove_all_confirm": _cleanup_case(RemovalKind.REMOVE_ALL, "image_remove_all_confirm"),
@@ -481,6 +518,7 @@ def _state(world: World) -> tuple:
         sorted(Registry.objects.values_list("pk", "name", "url", "username")),
         sorted(user_model.objects.values_list("pk", "is_active")),
         sorted(user_model.groups.through.objects.values_list("user_id", "group_id")),
+        sorted(RetentionPolicy.objects.values_list("pk", "name", "unused_days", "last_run_summary")),
         AuditEvent.objects.exclude(outcome="denied").count(),
     )
 
