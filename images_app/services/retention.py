@@ -26,6 +26,7 @@ from images_app.humanize import human_size
 from images_app.models import Environment, RetentionPolicy
 from images_app.models.cleanup import RemovalKind
 from images_app.retention_rules import KEEP, REMOVE, ImageFacts, Rules, Verdict, evaluate
+from images_app.schedules import cron_due
 from images_app.selectors.usage import LastUse, last_use_of, usage_values, watch_info
 from images_app.services import removal
 from images_app.services.audit import audit_record
@@ -266,11 +267,9 @@ def policies_run_due(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     ran = 0
-    for policy in RetentionPolicy.objects.filter(enabled=True, interval_minutes__isnull=False).select_related(
-        "owner", "environment"
-    ):
-        due = policy.last_run_at is None or policy.last_run_at + timedelta(minutes=policy.interval_minutes) <= now
-        if not due:
+    scheduled = Q(interval_minutes__isnull=False) | ~Q(cron="")
+    for policy in RetentionPolicy.objects.filter(scheduled, enabled=True).select_related("owner", "environment"):
+        if not _due(policy, now):
             continue
         previous = Q(last_run_at__isnull=True) if policy.last_run_at is None else Q(last_run_at=policy.last_run_at)
         if not RetentionPolicy.objects.filter(previous, pk=policy.pk).update(last_run_at=now):
@@ -290,6 +289,15 @@ def policies_run_due(*, now: datetime | None = None) -> int:
                     parameters={"policy": policy.name, "trigger": "schedule"}, message=message[:500],
                 )  # fmt: skip
     return ran
+
+
+def _due(policy: RetentionPolicy, now: datetime) -> bool:
+    if policy.cron:
+        try:
+            return cron_due(policy.cron, policy.last_run_at or policy.created_at)
+        except ValueError:
+            return False  # the form refuses bad schedules; a row edited by hand never runs
+    return policy.last_run_at is None or policy.last_run_at + timedelta(minutes=policy.interval_minutes or 0) <= now
 
 
 def policy_save(*, policy: RetentionPolicy, actor: Any, request: Any = None, created: bool) -> RetentionPolicy:
@@ -327,4 +335,5 @@ def policy_parameters(policy: RetentionPolicy) -> dict[str, Any]:
         "allow_force": rules.allow_force,
         "action": policy.action,
         "interval_minutes": policy.interval_minutes,
+        "cron": policy.cron,
     }
