@@ -223,6 +223,15 @@ def policy_run(
         "bytes": freed,
     }
     result = PolicyRun(items=items)
+    if items and not policy.owner.is_active:
+        # A deactivated owner's policy neither asks nor removes (an admin re-creates it under their name);
+        # the history says why nothing happened.
+        audit_record(
+            action="retention_policy_run", outcome="denied", actor=policy.owner, actor_name=_actor_name(policy),
+            environment=environment, parameters=parameters, request=request,
+            message="The policy's owner is deactivated: nothing was asked or removed.",
+        )  # fmt: skip
+        raise PermissionError("The policy's owner is deactivated.")
     if not items:
         result.message = "Nothing to remove."
     elif policy.action == RetentionPolicy.Action.ASK:
@@ -236,7 +245,7 @@ def policy_run(
         parameters["cleanup_request"] = result.cleanup_request.pk
         result.message = f"Request #{result.cleanup_request.pk} created for an admin to approve."
     else:
-        if not policy.owner.is_active or not policy.owner.has_perm("images_app.remove_image"):
+        if not policy.owner.has_perm("images_app.remove_image"):
             audit_record(
                 action="retention_policy_run", outcome="denied", actor=policy.owner, actor_name=_actor_name(policy),
                 environment=environment, parameters=parameters, request=request,
