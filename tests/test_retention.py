@@ -178,6 +178,17 @@ def test_a_due_policy_runs_once_on_schedule_even_if_asked_twice(admin_user, priv
     assert ids["old1"] not in remaining and ids["running"] in remaining
 
 
+def test_a_deactivated_owners_policy_removes_nothing_and_says_why(admin_user, priv):
+    environment, api = priv
+    ids = _fleet(api)
+    _policy(admin_user, environment, interval_minutes=60)
+    type(admin_user).objects.filter(pk=admin_user.pk).update(is_active=False)
+    policies_run_due()
+    assert ids["old1"] in {image["Id"] for image in api.images()}
+    events = AuditEvent.objects.filter(action="retention_policy_run")
+    assert [(e.outcome, e.actor_name) for e in events] == [("denied", "policy:tidy")]
+
+
 def test_a_damaged_preview_form_is_a_400_and_runs_nothing(admin_client, admin_user, priv):
     environment, api = priv
     ids = _fleet(api)

@@ -289,7 +289,9 @@ def policies_run_due(*, now: datetime | None = None) -> int:
                 run = policy_run(policy=policy, environment=environment, trigger="schedule")
                 if run.removal_job is not None:
                     removal.removal_job_run(job_id=run.removal_job.pk)
-            except (BerthError, PermissionError, removal.PlanChanged) as exc:
+            except PermissionError:
+                continue  # already audited as denied by policy_run
+            except (BerthError, removal.PlanChanged) as exc:
                 message = getattr(exc, "message", str(exc))
                 logger.warning("retention policy %s on %s: %s", policy.name, environment.name, message)
                 audit_record(
