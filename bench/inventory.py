@@ -141,6 +141,28 @@ def _django_client(workdir: str, docker_host: str):  # a django.test.Client
     return client
 
 
+def _seed_usage(image_ids: list[str]) -> None:
+    """What a watcher would have recorded: a horizon, and a last use for every other image (the Last used column
+    then shows times, "unknown before" and "never", as on a watched host)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from images_app.environments import environment_get, sync_environments
+    from images_app.models import ImageUsage, WatchState
+
+    sync_environments()
+    environment = environment_get("local")
+    now = timezone.now()
+    WatchState.objects.create(environment=environment, watched_since=now - timedelta(days=40))
+    ImageUsage.objects.bulk_create(
+        ImageUsage(environment=environment, image_id=image_id, last_used_at=now - timedelta(hours=index),
+                   last_container_name=f"job-{index}")  # fmt: skip
+        for index, image_id in enumerate(image_ids)
+        if index % 2 == 0
+    )
+
+
 def _median_seconds(action, runs: int) -> float:
     for _ in range(2):  # warm-up: connection pools, template cache, the CLI's binary in the page cache
         action()
@@ -297,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"engine now lists {total_rows} rows")
 
         client = _django_client(workdir, docker_host)
+        _seed_usage(image_ids)
         ok = _report(f"{total_rows} rows", _measure(client, docker_cli, docker_host, args.runs), 0.3)
 
         tracemalloc.start()

@@ -178,6 +178,17 @@ def test_a_due_policy_runs_once_on_schedule_even_if_asked_twice(admin_user, priv
     assert ids["old1"] not in remaining and ids["running"] in remaining
 
 
+def test_a_deactivated_owners_policy_removes_nothing_and_says_why(admin_user, priv):
+    environment, api = priv
+    ids = _fleet(api)
+    _policy(admin_user, environment, interval_minutes=60)
+    type(admin_user).objects.filter(pk=admin_user.pk).update(is_active=False)
+    policies_run_due()
+    assert ids["old1"] in {image["Id"] for image in api.images()}
+    events = AuditEvent.objects.filter(action="retention_policy_run")
+    assert [(e.outcome, e.actor_name) for e in events] == [("denied", "policy:tidy")]
+
+
 def test_a_damaged_preview_form_is_a_400_and_runs_nothing(admin_client, admin_user, priv):
     environment, api = priv
     ids = _fleet(api)
@@ -213,6 +224,12 @@ GOOD = {"name": "nightly", "environment": "", "enabled": "on", "unused_days": "3
         ("exclude_labels", "k=\x07"),
         ("name", "../etc"),
         ("action", "delete_everything"),
+        ("cron", "61 * * * *"),
+        ("cron", "* * *"),
+        ("cron", "*/0 * * * *"),
+        ("cron", "; rm -rf / #"),
+        ("cron", "0 0 32 * *"),
+        ("cron", "a b c d e"),
     ],
 )
 def test_hostile_policy_input_is_a_form_error_and_saves_nothing(admin_client, environment, field, value):
@@ -220,6 +237,25 @@ def test_hostile_policy_input_is_a_form_error_and_saves_nothing(admin_client, en
     assert response.status_code == 400
     assert response.context["form"].errors
     assert not RetentionPolicy.objects.exists()
+
+
+def test_an_interval_and_a_cron_schedule_together_are_refused(admin_client, environment):
+    response = admin_client.post("/policies/new/", {**GOOD, "interval_minutes": "60", "cron": "30 3 * * *"})
+    assert response.status_code == 400
+    assert "not both" in response.content.decode()
+
+
+def test_a_cron_scheduled_policy_runs_when_its_time_has_come(admin_user, priv):
+    environment, api = priv
+    ids = _fleet(api)
+    policy = _policy(admin_user, environment, cron="* * * * *")
+    RetentionPolicy.objects.filter(pk=policy.pk).update(last_run_at=timezone.now() - timedelta(minutes=2))
+    assert policies_run_due() == 1
+    assert ids["old1"] not in {image["Id"] for image in api.images()}
+    RetentionPolicy.objects.filter(pk=policy.pk).update(enabled=False)
+    nightly = _policy(admin_user, environment, name="nightly", cron="0 3 * * *")
+    RetentionPolicy.objects.filter(pk=nightly.pk).update(last_run_at=timezone.now())
+    assert policies_run_due() == 0  # ran a moment ago: not due before tomorrow 03:00
 
 
 def test_a_policy_without_any_rule_is_refused(admin_client, environment):

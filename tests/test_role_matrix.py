@@ -31,6 +31,7 @@ from images_app.models import (
     PullJob,
     Registry,
     RemovalJob,
+    RetentionPolicy,
     UpdateCheck,
 )
 from images_app.models.cleanup import RemovalKind
@@ -103,6 +104,10 @@ TABLE: dict[str, Entry] = {
     "notification_channel_edit": Entry(ADMINS, ADMINS),
     "notification_channel_delete": Entry(None, ADMINS),
     "notification_preferences": Entry(STAFF, STAFF),  # each person's own choices
+    "policy_list": Entry(ADMINS, NO_POST),
+    "policy_create": Entry(ADMINS, ADMINS),
+    "policy_edit": Entry(ADMINS, ADMINS),
+    "policy_preview": Entry(ADMINS, ADMINS),  # POST: run now
     "logout": Entry(None, STAFF),  # checked last, on its own: it ends the session
 }
 # Public pages, checked on their own: the login form, and first-run setup (404 once anyone exists).
@@ -149,6 +154,7 @@ class World:
     event: AuditEvent
     member: Any
     channel: Any = None
+    policy: Any = None
     clients: dict[str, Client] = field(default_factory=dict)
 
     def kwargs(self, name: str) -> dict[str, Any]:
@@ -185,6 +191,8 @@ class World:
             "updates_pull_all": env,
             "notification_channel_edit": {"pk": self.channel.pk},
             "notification_channel_delete": {"pk": self.channel.pk},
+            "policy_edit": {"pk": self.policy.pk},
+            "policy_preview": {"pk": self.policy.pk, **env},
         }.get(name, {})
 
     def url(self, name: str) -> str:
@@ -254,6 +262,10 @@ def world(environment, images, registry_host, pushed, viewer, operator, admin_us
     world.cleanup_request = _pending_request(world, tag)
     world.channel = channel_save(
         actor=admin_user, channel=None, name="matrix", kind="email", email_to="ops@example.com", events=[]
+    )
+    # A policy that excludes every image: previewing or running it on the shared engine removes nothing.
+    world.policy = RetentionPolicy.objects.create(
+        name="matrix", environment=environment, unused_days=30, exclude_references="*", owner=admin_user
     )
     for role in ROLES:
         client = Client(enforce_csrf_checks=True)
@@ -535,6 +547,29 @@ def _case_user_reactivate(world: World, role: str) -> Case:
     return Case(world.url("user_reactivate"), {}, lambda: get_user_model().objects.get(pk=member.pk).is_active)
 
 
+def _case_policy_create(world: World, role: str) -> Case:
+    name = f"matrix-new-{role}"
+    data = {"name": name, "environment": "", "enabled": "on", "unused_days": "30", "action": "ask"}
+    return Case(world.url("policy_create"), data, lambda: RetentionPolicy.objects.filter(name=name).exists())
+
+
+def _case_policy_edit(world: World, role: str) -> Case:
+    data = {"name": "matrix", "environment": "", "enabled": "on", "unused_days": "45", "exclude_references": "*",
+            "action": "ask"}  # fmt: skip
+    return Case(
+        world.url("policy_edit"), data, lambda: RetentionPolicy.objects.get(pk=world.policy.pk).unused_days == 45
+    )
+
+
+def _case_policy_run(world: World, role: str) -> Case:
+    return Case(
+        world.url("policy_preview"),
+        {"snapshot": "[]"},
+        lambda: AuditEvent.objects.filter(action="retention_policy_run", parameters__by=world.users[role].username)
+        .exists(),
+    )
+
+
 # In this order: the whole-engine cleanups last, since an admin's removes every unused image.
 POST_CASES: dict[str, Callable[[World, str], Case]] = {
     "pull_create": _case_pull_create,
@@ -555,6 +590,9 @@ POST_CASES: dict[str, Callable[[World, str], Case]] = {
     "notification_channel_edit": _case_channel_edit,
     "notification_channel_delete": _case_channel_delete,
     "notification_preferences": _case_preferences,
+    "policy_create": _case_policy_create,
+    "policy_edit": _case_policy_edit,
+    "policy_preview": _case_policy_run,
     "image_prune_confirm": _cleanup_case(RemovalKind.PRUNE_DANGLING, "image_prune_confirm"),
     "image_remove_unused_confirm": _cleanup_case(RemovalKind.REMOVE_UNUSED, "image_remove_unused_confirm"),
     "image_remove_all_confirm": _cleanup_case(RemovalKind.REMOVE_ALL, "image_remove_all_confirm"),
@@ -573,6 +611,7 @@ def _state(world: World) -> tuple:
         sorted(user_model.objects.values_list("pk", "is_active")),
         sorted(user_model.groups.through.objects.values_list("user_id", "group_id")),
         sorted(NotificationChannel.objects.values_list("pk", "name", "email_to")),
+        sorted(RetentionPolicy.objects.values_list("pk", "name", "unused_days", "last_run_summary")),
         AuditEvent.objects.exclude(outcome="denied").count(),
     )
 

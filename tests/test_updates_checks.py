@@ -252,10 +252,10 @@ def test_the_beat_tick_checks_an_environment_only_when_its_interval_has_passed(e
 
     from django.utils import timezone
 
-    from config.celery import app
+    from config.celery import beat_schedule
     from images_app.tasks.updates import updates_check_due
 
-    entry = app.conf.beat_schedule["berth-update-checks"]
+    entry = beat_schedule()["images_app.updates_check_due"]
     assert entry["task"] == "images_app.updates_check_due" and entry["schedule"] == 60.0
     settings.BERTH_UPDATE_CHECK_INTERVALS = "local=30"
 

@@ -139,10 +139,13 @@ def test_the_use_history_is_bounded_per_image_keeping_the_newest(environment, im
     try:
         wait_for(_watching, 30, "the watcher connects", watcher)
         cids = [_create(docker_api, image_id, start=True) for _ in range(3)]  # 6 uses
-        wait_for(lambda: _usage(image_id) and _usage(image_id).last_container_id == cids[-1], 10, "last use")
-        wait_for(lambda: ImageUse.objects.filter(image_id=image_id).count() == 4, 10, "history pruned to 4")
-        kept = list(ImageUse.objects.filter(image_id=image_id).values_list("container_id", "action"))
-        assert kept == [(cids[2], "start"), (cids[2], "create"), (cids[1], "start"), (cids[1], "create")]
+        newest = [(cids[2], "start"), (cids[2], "create"), (cids[1], "start"), (cids[1], "create")]
+
+        def kept() -> list[tuple[str, str]]:
+            return list(ImageUse.objects.filter(image_id=image_id).values_list("container_id", "action"))
+
+        wait_for(lambda: kept() == newest, 10, "the newest 4 uses kept, the older ones dropped", watcher)
+        assert _usage(image_id).last_container_id == cids[2]
     finally:
         watcher.stop()
 
@@ -164,3 +167,21 @@ def test_the_watch_horizon_is_set_once_and_kept(environment, process_dir):
         again.stop()
     # A clean stop gives the lease back at once.
     assert WatchState.objects.get(environment__name="local").holder == ""
+
+
+def test_an_image_removed_from_the_engine_leaves_no_usage_row_after_the_next_reconciliation(
+    environment, images, docker_api, process_dir
+):
+    image_id = images.build(f"berth-watch-{time.time_ns()}:1")
+    # A short silence before reconnecting, so the reconciliation comes within the test.
+    watcher = start_watcher(process_dir, _child_env({"BERTH_WATCHER_IDLE_SECONDS": "2"}))
+    try:
+        wait_for(lambda: _usage(image_id) is not None, 30, "the image is seen", watcher)
+        cid = _create(docker_api, image_id, start=False)
+        wait_for(lambda: _actions(cid) == ["create"], 10, "its use recorded", watcher)
+        docker_api.remove_container(cid)
+        docker_api.remove_image(image_id)
+        wait_for(lambda: _usage(image_id) is None, 20, "the usage row dropped", watcher)
+        assert not ImageUse.objects.filter(image_id=image_id).exists()
+    finally:
+        watcher.stop()

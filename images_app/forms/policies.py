@@ -10,6 +10,7 @@ from django import forms
 
 from images_app.models import Environment, RetentionPolicy
 from images_app.retention_rules import LABEL_KEY, LABEL_VALUE, PATTERN
+from images_app.schedules import parse_cron
 
 MAX_LINES = 50
 GB = 1_000_000_000
@@ -59,6 +60,10 @@ class RetentionPolicyForm(forms.ModelForm[RetentionPolicy]):
     interval_minutes = forms.IntegerField(
         required=False, min_value=5, max_value=43200, label="Run every (minutes)", help_text="Empty: by hand only"
     )
+    cron = forms.CharField(
+        required=False, max_length=100, label="Or on a cron-like schedule",
+        help_text="minute hour day-of-month month day-of-week, e.g. 30 3 * * 1-5 (UTC)",
+    )  # fmt: skip
     exclude_references = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000,
         help_text="One pattern a line, e.g. prod-* or */base:*",
@@ -72,7 +77,7 @@ class RetentionPolicyForm(forms.ModelForm[RetentionPolicy]):
         model = RetentionPolicy
         fields = [
             "name", "environment", "enabled", "unused_days", "keep_newest", "dangling_hours", "unknown_as_unused",
-            "exclude_references", "exclude_labels", "allow_force", "action", "interval_minutes",
+            "exclude_references", "exclude_labels", "allow_force", "action", "interval_minutes", "cron",
         ]  # fmt: skip
 
     def __init__(self, *args: Any, environments: list[Environment] | None = None, **kwargs: Any) -> None:
@@ -88,8 +93,19 @@ class RetentionPolicyForm(forms.ModelForm[RetentionPolicy]):
     def clean_exclude_labels(self) -> str:
         return _checked_lines(self.cleaned_data["exclude_labels"], _label_problem, "label")
 
+    def clean_cron(self) -> str:
+        value = " ".join(self.cleaned_data["cron"].split())
+        if value:
+            try:
+                parse_cron(value)
+            except ValueError as exc:
+                raise forms.ValidationError(f"Not a schedule: {exc}.") from exc
+        return value
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if data.get("interval_minutes") and data.get("cron"):
+            self.add_error("cron", "Choose an interval or a cron-like schedule, not both.")
         rules = [data.get(name) for name in ("unused_days", "keep_newest", "dangling_hours", "disk_budget_gb")]
         if all(value is None for value in rules):
             raise forms.ValidationError("Choose at least one rule: a policy without rules removes nothing.")

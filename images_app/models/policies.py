@@ -36,6 +36,7 @@ class RetentionPolicy(models.Model):
     allow_force = models.BooleanField(default=False, help_text="Images of stopped containers may go (forced)")
     action = models.CharField(max_length=8, choices=Action.choices, default=Action.ASK)
     interval_minutes = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: run by hand only")
+    cron = models.CharField(max_length=100, blank=True, help_text="Or cron-like: minute hour day month weekday")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

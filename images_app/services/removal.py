@@ -421,10 +421,16 @@ def _layers_of(environment: Environment, image_ids: set[str]) -> set[str] | None
 
 
 def removal_plan(
-    *, environment: Environment, refs: Iterable[str], sizes: bool = True, layers: bool = False
+    *,
+    environment: Environment,
+    refs: Iterable[str],
+    sizes: bool = True,
+    layers: bool = False,
+    state: EngineState | None = None,
 ) -> RemovalPlan:
-    """What removing these references (tags or image IDs) will do now, read from the engine."""
-    state = EngineState.load(environment)
+    """What removing these references (tags or image IDs) will do now, read from the engine
+    (or from `state`, the caller's read of this very moment: it is changed by the planning)."""
+    state = state or EngineState.load(environment)
     before = state.copy()
     refs = _dedupe_refs(state, refs)
     probe = [_plan_item(before, ref) for ref in refs]

@@ -204,7 +204,8 @@ class EnvironmentWatcher:
 
     def reconcile_now(self, replay_from: int) -> None:
         containers = engine.list_containers(self.environment)
-        images = engine.list_images(self.environment)
+        # Intermediate images too: a container may hold an untagged parent the plain list hides.
+        images = engine.list_images(self.environment, include_intermediate=True)
         tags = {tag: image.id for image in images for tag in image.repo_tags}
         snapshots = [
             ContainerSnapshot(c.id, c.name, c.image_id, c.running, int(c.created.timestamp()) * 1_000_000_000)

@@ -167,6 +167,11 @@ def _record_usage(
             latest[use.image_id] = use
     wanted = set(latest) | set(running) | seen
     if reconciled:
+        # Images gone from the engine: their rows would only grow the list page's read.
+        present = seen | set(running)
+        ImageUsage.objects.filter(environment=environment).exclude(image_id__in=present).delete()
+        ImageUse.objects.filter(environment=environment).exclude(image_id__in=present).delete()
+    if reconciled:
         ImageUsage.objects.filter(environment=environment, running_containers__gt=0).exclude(
             image_id__in=[i for i, n in running.items() if n]
         ).update(running_containers=0)
@@ -178,8 +183,11 @@ def _record_usage(
     for image_id in wanted:
         row = existing.get(image_id)
         is_new = row is None
+        if is_new and image_id not in latest and image_id not in seen and not running.get(image_id):
+            continue  # nothing to say about it (e.g. a replayed `destroy` of a container of a deleted image)
         if row is None:
             row = ImageUsage(environment=environment, image_id=image_id, first_seen_at=now)
+        changed = is_new
         latest_use = latest.get(image_id)
         if latest_use is not None:
             when = nano_to_datetime(latest_use.time_nano)
@@ -187,9 +195,13 @@ def _record_usage(
                 row.last_used_at = when
                 row.last_container_id = latest_use.container_id
                 row.last_container_name = latest_use.container_name[:300]
-        if image_id in running:
+                changed = True
+        if image_id in running and row.running_containers != running[image_id]:
             row.running_containers = running[image_id]
-        (creates if is_new else updates).append(row)
+            changed = True
+        # A reconciliation sees every image: only rows that changed are written (10,000 images, one minute apart).
+        if changed:
+            (creates if is_new else updates).append(row)
     if creates:
         ImageUsage.objects.bulk_create(creates, ignore_conflicts=True, batch_size=500)
     if updates:
