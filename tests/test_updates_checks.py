@@ -225,7 +225,8 @@ def test_check_now_runs_in_the_worker_and_pull_update_then_shows_up_to_date(
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action="updates_check_requested", outcome="success").count() == 1
     wait_until_checked(environment)
-    assert _state(docker_api, reference).state == UpdateState.UPDATE_AVAILABLE
+    verdict = _state(docker_api, reference)
+    assert verdict.state == UpdateState.UPDATE_AVAILABLE, verdict
 
     response = operator_client.post(reverse("pull_create", kwargs={"env": "local"}), {"reference": reference})
     job = PullJob.objects.get(reference=reference)
