@@ -20,6 +20,8 @@ urlpatterns = [
     path("", include("images_app.urls.audit")),
     path("", include("images_app.urls.registries")),
     path("", include("images_app.urls.users")),
+    path("", include("images_app.urls.tokens")),
+    path("api/", include("images_app.api.urls")),
     path(
         "login/",
         login_not_required(

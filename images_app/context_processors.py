@@ -17,6 +17,7 @@ _NAV_SECTIONS = (
     ("audit_", "history"),
     ("registry_", "registries"),
     ("user_", "users"),
+    ("token_", "tokens"),
 )
 
 

@@ -22,12 +22,13 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import get_resolver, reverse
 
-from images_app.models import AuditEvent, CleanupRequest, PullJob, Registry, RemovalJob
+from images_app.models import ApiToken, AuditEvent, CleanupRequest, PullJob, Registry, RemovalJob
 from images_app.models.cleanup import RemovalKind
 from images_app.roles import ADMIN, OPERATOR, VIEWER, role_of
 from images_app.services import removal
 from images_app.services.cleanup_requests import cleanup_request_create
 from images_app.services.registries import registry_create
+from images_app.services.tokens import token_create
 from tests.conftest import ImageFactory
 from tests.support.pulls import push_image
 from tests.support.removal import image_exists
@@ -85,12 +86,15 @@ TABLE: dict[str, Entry] = {
     "user_set_role": Entry(None, ADMINS),
     "user_deactivate": Entry(None, ADMINS),
     "user_reactivate": Entry(None, ADMINS),
+    "token_list": Entry(STAFF, STAFF),  # everyone with a role has API tokens (POST creates one)
+    "token_revoke": Entry(None, STAFF),  # the token's owner (here: each role revokes its own) or an admin
     "logout": Entry(None, STAFF),  # checked last, on its own: it ends the session
 }
 # Public pages, checked on their own: the login form, and first-run setup (404 once anyone exists).
 PUBLIC = {"login", "setup"}
 # Django's admin site guards itself (staff only); Berth's people never need it.
-EXEMPT_NAMESPACES = ("admin:",)
+# The JSON API answers 401/403 as JSON, not login redirects: tests/test_api_roles.py is its matrix.
+EXEMPT_NAMESPACES = ("admin:", "api:")
 
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -131,6 +135,7 @@ class World:
     event: AuditEvent
     member: Any
     clients: dict[str, Client] = field(default_factory=dict)
+    api_token: Any = None
 
     def kwargs(self, name: str) -> dict[str, Any]:
         env = {"env": self.environment.name}
@@ -162,6 +167,7 @@ class World:
             "user_set_role": {"pk": self.member.pk},
             "user_deactivate": {"pk": self.member.pk},
             "user_reactivate": {"pk": self.member.pk},
+            "token_revoke": {"pk": self.api_token.pk},
         }.get(name, {})
 
     def url(self, name: str) -> str:
@@ -229,6 +235,7 @@ def world(environment, images, registry_host, pushed, viewer, operator, admin_us
         member=make_user("tess", VIEWER),
     )
     world.cleanup_request = _pending_request(world, tag)
+    world.api_token, _ = token_create(user=viewer, name="matrix")
     for role in ROLES:
         client = Client(enforce_csrf_checks=True)
         if role != ANONYMOUS:
@@ -450,6 +457,21 @@ def _case_user_reactivate(world: World, role: str) -> Case:
     return Case(world.url("user_reactivate"), {}, lambda: get_user_model().objects.get(pk=member.pk).is_active)
 
 
+def _case_token_create(world: World, role: str) -> Case:
+    name = f"matrix-{role}-{secrets.token_hex(2)}"
+    return Case(
+        world.url("token_list"),
+        {"name": name, "expires_in_days": "30"},
+        lambda: ApiToken.objects.filter(user=world.users[role], name=name).exists(),
+    )
+
+
+def _case_token_revoke(world: World, role: str) -> Case:
+    token, _ = token_create(user=world.users[role], name=f"matrix-revoke-{role}")
+    url = reverse("token_revoke", kwargs={"pk": token.pk})
+    return Case(url, {}, lambda: ApiToken.objects.get(pk=token.pk).revoked_at is not None)
+
+
 # In this order: the whole-engine cleanups last, since an admin's removes every unused image.
 POST_CASES: dict[str, Callable[[World, str], Case]] = {
     "pull_create": _case_pull_create,
@@ -464,6 +486,8 @@ POST_CASES: dict[str, Callable[[World, str], Case]] = {
     "user_deactivate": _case_user_deactivate,
     "user_reactivate": _case_user_reactivate,
     "registry_delete": _case_registry_delete,
+    "token_list": _case_token_create,
+    "token_revoke": _case_token_revoke,
     "image_prune_confirm": _cleanup_case(RemovalKind.PRUNE_DANGLING, "image_prune_confirm"),
     "image_remove_unused_confirm": _cleanup_case(RemovalKind.REMOVE_UNUSED, "image_remove_unused_confirm"),
     "image_remove_all_confirm": _cleanup_case(RemovalKind.REMOVE_ALL, "image_remove_all_confirm"),
@@ -481,6 +505,7 @@ def _state(world: World) -> tuple:
         sorted(Registry.objects.values_list("pk", "name", "url", "username")),
         sorted(user_model.objects.values_list("pk", "is_active")),
         sorted(user_model.groups.through.objects.values_list("user_id", "group_id")),
+        sorted(ApiToken.objects.values_list("pk", "revoked_at")),
         AuditEvent.objects.exclude(outcome="denied").count(),
     )
 

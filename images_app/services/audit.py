@@ -51,7 +51,14 @@ KNOWN_ACTIONS = (
     "user_password_set",
     "audit_exported",
     "audit_pruned",
+    "api_token_created",
+    "api_token_new_address",
+    "api_token_revoked",
 )
+
+# Set by the API layer on a request that came through /api/ (images_app/api/auth.py): the
+# marks every event of that request carries, so the history tells a script from a person.
+API_MARK_ATTRIBUTE = "berth_api_mark"
 
 
 def _normal_address(value: str) -> str | None:
@@ -150,6 +157,9 @@ def audit_record(
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     name = actor_name or (actor.get_username() if actor is not None else SYSTEM_ACTOR)
+    mark = getattr(request, API_MARK_ATTRIBUTE, None) if request is not None else None
+    if mark:
+        parameters = {**(parameters or {}), **mark}
     env_name = getattr(environment, "name", environment) or ""
     with transaction.atomic():
         if connection.vendor == "postgresql":

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from images_app.environments import environment_get
 from images_app.models import Environment, RemovalJob
 from images_app.models.cleanup import RemovalKind
-from images_app.roles import require_role
+from images_app.roles import removal_mode, require_role
 from images_app.selectors.audit import audit_events_for, history_url
 from images_app.services import removal
 from images_app.services.cleanup_requests import cleanup_request_create
@@ -34,15 +33,7 @@ CLEANUP_TITLES = {
 
 def _mode(user: Any, kind: str) -> str:
     """'remove' for admins, 'request' for operators; PermissionDenied (403) for everyone else."""
-    if kind == RemovalKind.REMOVE_ALL:
-        if user.has_perm("images_app.remove_all_images"):
-            return "remove"
-        raise PermissionDenied("Only admins may remove every image.")
-    if user.has_perm("images_app.remove_image"):
-        return "remove"
-    if user.has_perm("images_app.request_cleanup"):
-        return "request"
-    raise PermissionDenied("Your role may not remove images.")
+    return removal_mode(user, kind)
 
 
 def _refs(request: HttpRequest) -> list[str]:
