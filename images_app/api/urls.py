@@ -1,8 +1,9 @@
 """/api/v1/: the JSON API, its OpenAPI schema and a browsable documentation page.
 
 Every API view is exempt from LoginRequiredMiddleware (which would redirect a script to the
-login page): the API authenticates itself and answers 401 as JSON instead. The docs page is a
-page like the others: login required.
+login page; DRF's views are exempt already, the wrapper says so here too): the API
+authenticates itself and answers 401 as JSON instead. The docs page is a page like the
+others: login required.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -57,6 +58,7 @@ urlpatterns = [
     _api("v1/schema/", SpectacularAPIView.as_view(), "schema"),
     # The docs page: Swagger UI served from Berth itself (drf-spectacular-sidecar), its script
     # a separate file so the page's CSP (script-src 'self') holds.
-    path("v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # DRF exempts its views from LoginRequiredMiddleware; this one is a page, so it asks for login itself.
+    path("v1/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
     re_path(r"^(?P<rest>.*)$", not_found, name="not_found"),
 ]
