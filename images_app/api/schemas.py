@@ -159,7 +159,11 @@ class PullCreateIn(serializers.Serializer):
         max_length=512, help_text="As for docker pull: [registry/]repository[:tag][@digest]."
     )
     registry = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, help_text="A registry's id: pull with its stored credentials."
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="A registry's id: pull with its stored credentials.",
     )
 
 

@@ -13,14 +13,16 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.http import HttpRequest, JsonResponse
-from django.urls import URLPattern, path, re_path
+from django.urls import URLPattern, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 import images_app.urls.images  # noqa: F401  (registers the `imageid` path converter)
 from images_app.api.errors import error_body
 from images_app.api.views import audit, environments, images, pulls, registries, removal, requests, search
+from images_app.api.views.base import IdConverter
 
 app_name = "api"
+register_converter(IdConverter, "apiid")
 
 
 def _api(route: str, view: Callable[..., Any], name: str) -> URLPattern:
@@ -39,21 +41,21 @@ urlpatterns = [
     _api(E + "images/", images.ImageList.as_view(), "image_list"),
     _api(E + "images/<imageid:image_id>/", images.ImageDetail.as_view(), "image_detail"),
     _api(E + "pulls/", pulls.PullList.as_view(), "pull_list"),
-    _api(E + "pulls/<int:pk>/", pulls.PullDetail.as_view(), "pull_detail"),
-    _api(E + "pulls/<int:pk>/cancel/", pulls.PullCancel.as_view(), "pull_cancel"),
-    _api(E + "pulls/<int:pk>/events/", pulls.PullEvents.as_view(), "pull_events"),
+    _api(E + "pulls/<apiid:pk>/", pulls.PullDetail.as_view(), "pull_detail"),
+    _api(E + "pulls/<apiid:pk>/cancel/", pulls.PullCancel.as_view(), "pull_cancel"),
+    _api(E + "pulls/<apiid:pk>/events/", pulls.PullEvents.as_view(), "pull_events"),
     _api(E + "removals/preview/", removal.RemovalPreview.as_view(), "removal_preview"),
     _api(E + "removals/", removal.RemovalCreate.as_view(), "removal_create"),
-    _api(E + "removals/<int:pk>/", removal.RemovalJobDetail.as_view(), "removal_job"),
+    _api(E + "removals/<apiid:pk>/", removal.RemovalJobDetail.as_view(), "removal_job"),
     _api(E + "search/", search.Search.as_view(), "search"),
     _api("v1/requests/", requests.RequestList.as_view(), "request_list"),
-    _api("v1/requests/<int:pk>/", requests.RequestDetail.as_view(), "request_detail"),
-    _api("v1/requests/<int:pk>/approve/", requests.RequestApprove.as_view(), "request_approve"),
-    _api("v1/requests/<int:pk>/reject/", requests.RequestReject.as_view(), "request_reject"),
+    _api("v1/requests/<apiid:pk>/", requests.RequestDetail.as_view(), "request_detail"),
+    _api("v1/requests/<apiid:pk>/approve/", requests.RequestApprove.as_view(), "request_approve"),
+    _api("v1/requests/<apiid:pk>/reject/", requests.RequestReject.as_view(), "request_reject"),
     _api("v1/registries/", registries.RegistryList.as_view(), "registry_list"),
-    _api("v1/registries/<int:pk>/", registries.RegistryDetail.as_view(), "registry_detail"),
+    _api("v1/registries/<apiid:pk>/", registries.RegistryDetail.as_view(), "registry_detail"),
     _api("v1/audit/events/", audit.AuditList.as_view(), "audit_list"),
-    _api("v1/audit/events/<int:pk>/", audit.AuditDetail.as_view(), "audit_detail"),
+    _api("v1/audit/events/<apiid:pk>/", audit.AuditDetail.as_view(), "audit_detail"),
     _api("v1/audit/export/<str:fmt>/", audit.AuditExport.as_view(), "audit_export"),
     _api("v1/schema/", SpectacularAPIView.as_view(), "schema"),
     # The docs page: Swagger UI served from Berth itself (drf-spectacular-sidecar), its script

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from images_app.api import present
 from images_app.api.errors import ApiError
 from images_app.api.schemas import AuditEventOut, AuditPageOut, AuditQueryIn
-from images_app.api.views.base import ApiView, errors, valid_form
+from images_app.api.views.base import ApiView, errors, id_parameter, valid_form
 from images_app.audit_export import async_chunks, csv_chunks, export_rows, jsonl_chunks
 from images_app.forms.audit import AuditFilterForm
 from images_app.models import AuditEvent
@@ -70,7 +70,7 @@ class AuditList(ApiView):
 class AuditDetail(ApiView):
     @extend_schema(
         operation_id="audit_events_retrieve",
-        parameters=[OpenApiParameter("pk", int, OpenApiParameter.PATH, description="Event id")],
+        parameters=[id_parameter("pk", "Event id")],
         responses={200: AuditEventOut, **errors(404)},
     )
     def get(self, request: Request, pk: int) -> Response:

@@ -17,9 +17,13 @@ from images_app.errors import EngineError, ImageNotFound
 from images_app.forms.images import ImageFilterForm, filter_rejection
 from images_app.selectors.images import ImageListQuery, image_listing, image_page
 
-ENV = OpenApiParameter("env", str, OpenApiParameter.PATH, description="Environment name")
+ENV = OpenApiParameter("env", str, OpenApiParameter.PATH, pattern=r"^[-a-zA-Z0-9_]+$", description="Environment name")
 IMAGE_ID = OpenApiParameter(
-    "image_id", str, OpenApiParameter.PATH, description="Full or short image ID (12-64 hex, optional sha256:)"
+    "image_id",
+    str,
+    OpenApiParameter.PATH,
+    pattern=r"^(sha256:)?[0-9a-f]{12,64}$",
+    description="Full or short image ID (12-64 hex, optional sha256:)",
 )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +17,7 @@ from images_app import pull_stream
 from images_app.api import present
 from images_app.api.errors import ApiError
 from images_app.api.schemas import PullCancelOut, PullCreatedOut, PullCreateIn, PullDetailOut, PullListOut
-from images_app.api.views.base import ApiView, errors, valid_form
+from images_app.api.views.base import ApiView, errors, id_parameter, valid_form
 from images_app.api.views.images import ENV
 from images_app.environments import environment_get
 from images_app.forms.pulls import PullForm
@@ -25,7 +25,7 @@ from images_app.models import Environment, PullJob
 from images_app.selectors.pulls import pull_get, pull_state, pulls_recent, pulls_running
 from images_app.services.pulls import pull_can_cancel, pull_cancel, pull_start, pulls_sweep_stale
 
-PK = OpenApiParameter("pk", int, OpenApiParameter.PATH, description="Pull id")
+PK = id_parameter("pk", "Pull id")
 
 
 def _job_or_404(environment: Environment, pk: int) -> PullJob:

@@ -5,21 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from images_app.api import present
 from images_app.api.errors import ApiError
 from images_app.api.schemas import RegistryIn, RegistryOut
-from images_app.api.views.base import ApiView, errors, valid_form
+from images_app.api.views.base import ApiView, errors, id_parameter, valid_form
 from images_app.forms.registries import RegistryForm
 from images_app.models import Registry
 from images_app.selectors.registries import RegistryRow, registries_for_list
 from images_app.services.registries import registry_create, registry_delete, registry_denied, registry_update
 
 MANAGE = "images_app.manage_registries"
-PK = OpenApiParameter("pk", int, OpenApiParameter.PATH, description="Registry id")
+PK = id_parameter("pk", "Registry id")
 
 
 def _require_manage(request: Request, action: str, name: str = "") -> None:

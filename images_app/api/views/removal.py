@@ -9,7 +9,7 @@ and a 409 with what changed when the engine moved since the preview.
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -22,7 +22,7 @@ from images_app.api.schemas import (
     RemovalPreviewOut,
     RemovalPreviewQueryIn,
 )
-from images_app.api.views.base import ApiView, errors
+from images_app.api.views.base import ApiView, errors, id_parameter
 from images_app.api.views.images import ENV
 from images_app.environments import environment_get
 from images_app.models import Environment, RemovalJob
@@ -155,7 +155,7 @@ class RemovalCreate(ApiView):
 class RemovalJobDetail(ApiView):
     @extend_schema(
         operation_id="removals_retrieve",
-        parameters=[ENV, OpenApiParameter("pk", int, OpenApiParameter.PATH, description="Removal job id")],
+        parameters=[ENV, id_parameter("pk", "Removal job id")],
         responses={200: RemovalJobOut, **errors(404)},
     )
     def get(self, request: Request, env: str, pk: int) -> Response:

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from images_app.api import present
 from images_app.api.errors import ApiError
 from images_app.api.schemas import ApproveOut, RejectIn, RequestDetailOut, RequestListOut
-from images_app.api.views.base import ApiView, errors
+from images_app.api.views.base import ApiView, errors, id_parameter
 from images_app.errors import BerthError
 from images_app.models import CleanupRequest
 from images_app.services import removal
@@ -23,7 +23,7 @@ from images_app.services.cleanup_requests import (
     requests_expire,
 )
 
-PK = OpenApiParameter("pk", int, OpenApiParameter.PATH, description="Request id")
+PK = id_parameter("pk", "Request id")
 LIST_LIMIT = 200
 _BASE = CleanupRequest.objects.select_related("environment", "requested_by", "decided_by", "removal_job")
 
