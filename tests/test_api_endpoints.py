@@ -421,3 +421,17 @@ def test_too_many_requests_for_one_token_are_429_with_retry_after(live_url, proc
     assert statuses == [200, 200, 200, 429, 429]
     assert last.json()["code"] == "throttled" and 1 <= int(last.headers["Retry-After"]) <= 31
     assert other.status_code == 200  # per token: another token has its own count
+
+
+def test_read_only_mode_refuses_api_changes_as_json(live_url, process_dir, operator, environment):
+    proc, url = start_web_server(process_dir, {"BERTH_READ_ONLY": "1"})
+    try:
+        client = api_client(token_for(operator))
+        refused = client.post(url + ENV + "/pulls/", json={"reference": "localhost:1/ro:v1"}, timeout=10)
+        reads = client.get(url + ENV + "/pulls/", timeout=10)
+    finally:
+        proc.stop()
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "read_only_mode"
+    assert reads.status_code == 200
+    assert not PullJob.objects.filter(reference__contains="/ro:v1").exists()

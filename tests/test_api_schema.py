@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from django.core.management import call_command
 
 from tooling.processes import REPO_ROOT
 
-COMMITTED = Path(REPO_ROOT) / "docs" / "openapi.yaml"
+COMMITTED = REPO_ROOT / "docs" / "openapi.yaml"
 REGENERATE = "python manage.py spectacular --file docs/openapi.yaml --validate --fail-on-warn (or: make api-schema)"
 
 
