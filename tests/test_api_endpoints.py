@@ -17,7 +17,7 @@ from images_app.services.cleanup_requests import cleanup_request_create
 from tests.conftest import start_web_server
 from tests.support.api import api_client, token_for
 from tests.support.fake_index import PlantedResult, start_fake_index
-from tests.support.pulls import push_image
+from tests.support.pulls import collect_stream, push_image
 from tests.support.removal import image_exists
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
@@ -186,15 +186,18 @@ def test_pull_create_validates_dedupes_lists_cancels_and_streams(live_url, as_op
     assert all(_via_api(e) for e in events)
 
 
-def test_a_pull_through_the_api_lands_in_the_engine(
+def test_a_pull_through_the_api_lands_in_the_engine_and_streams_its_progress(
     live_url, as_operator, environment, celery_worker_process, images, docker_api, registry_host, unique_name
 ):
-    name = push_image(images, docker_api, registry_host, unique_name("apipull"), layers=[8192])
+    name = push_image(images, docker_api, registry_host, unique_name("apipull"), layers=[2_000_000, 2_000_000])
     created = as_operator.post(live_url + ENV + "/pulls/", json={"reference": f"{registry_host}/{name}"}, timeout=10)
     assert created.status_code == 201
     pk = created.json()["id"]
-    deadline = time.monotonic() + 60
+    # The pull page's own stream, through the API: a snapshot first, then live events, then the end.
+    events = collect_stream(as_operator, live_url + created.json()["events_url"], timeout=90)
+    assert events[0][0] == "snapshot" and events[-1][0] == "end"
     status = ""
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and status not in ("succeeded", "failed"):
         status = as_operator.get(f"{live_url}{ENV}/pulls/{pk}/", timeout=10).json()["status"]
         time.sleep(0.2)
@@ -202,6 +205,7 @@ def test_a_pull_through_the_api_lands_in_the_engine(
     image_id = as_operator.get(f"{live_url}{ENV}/pulls/{pk}/", timeout=10).json()["image_id"]
     images.created.append(image_id)
     assert image_exists(docker_api, image_id)
+    assert AuditEvent.objects.filter(pull_job_id=pk, action="pull_succeeded").exists()
 
 
 def test_a_pull_with_redis_down_is_a_503_and_leaves_no_job(live_url, process_dir, operator, environment):
