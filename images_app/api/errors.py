@@ -8,6 +8,7 @@ Redis or database down is 503; drift since a preview is 409.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Any
 
@@ -107,7 +108,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.APIException):
         code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(int(exc.wait) + 1)
+            headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)

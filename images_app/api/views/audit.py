@@ -47,7 +47,11 @@ def _filters(request: Request):  # noqa: ANN202
 
 class AuditList(ApiView):
     @extend_schema(
-        operation_id="audit_events_list", parameters=[AuditQueryIn], responses={200: AuditPageOut, **errors(400)}
+        operation_id="audit_events_list",
+        tags=["audit"],
+        summary="The history: filters and cursor paging",
+        parameters=[AuditQueryIn],
+        responses={200: AuditPageOut, **errors(400)},
     )
     def get(self, request: Request) -> Response:
         filters = _filters(request)
@@ -70,6 +74,8 @@ class AuditList(ApiView):
 class AuditDetail(ApiView):
     @extend_schema(
         operation_id="audit_events_retrieve",
+        tags=["audit"],
+        summary="One audit event",
         parameters=[id_parameter("pk", "Event id")],
         responses={200: AuditEventOut, **errors(404)},
     )
@@ -101,6 +107,8 @@ class AuditExport(ApiView):
 
     @extend_schema(
         operation_id="audit_events_export",
+        tags=["audit"],
+        summary="Export the filtered history as CSV or JSON Lines (admins)",
         parameters=[
             OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=list(EXPORT_FORMATS), description="csv or jsonl"),
             AuditQueryIn(partial=True),

@@ -14,7 +14,12 @@ from images_app.roles import request_role
 
 
 class EnvironmentList(ApiView):
-    @extend_schema(operation_id="environments_list", responses={200: EnvironmentOut(many=True), **errors()})
+    @extend_schema(
+        operation_id="environments_list",
+        tags=["environments"],
+        summary="The configured engines",
+        responses={200: EnvironmentOut(many=True), **errors()},
+    )
     def get(self, request: Request) -> Response:
         default = settings.BERTH_DEFAULT_ENVIRONMENT
         body = [
@@ -25,7 +30,12 @@ class EnvironmentList(ApiView):
 
 
 class Me(ApiView):
-    @extend_schema(operation_id="me", responses={200: MeOut, **errors()})
+    @extend_schema(
+        operation_id="me",
+        tags=["account"],
+        summary="Who this token (or session) is: username, role, permissions",
+        responses={200: MeOut, **errors()},
+    )
     def get(self, request: Request) -> Response:
         token = request.auth if hasattr(request.auth, "prefix") else None
         return Response(

@@ -35,6 +35,8 @@ def _rejected_filter(query: ImageListQuery, error: EngineError | ImageNotFound) 
 class ImageList(ApiView):
     @extend_schema(
         operation_id="images_list",
+        tags=["images"],
+        summary="The images list: the page's filters, sort and paging, with in-use counts",
         parameters=[ENV, ImageListQueryIn],
         responses={200: ImageListOut, **errors(400, 404)},
     )
@@ -73,7 +75,11 @@ class ImageList(ApiView):
 
 class ImageDetail(ApiView):
     @extend_schema(
-        operation_id="images_retrieve", parameters=[ENV, IMAGE_ID], responses={200: ImageDetailOut, **errors(404)}
+        operation_id="images_retrieve",
+        tags=["images"],
+        summary="One image: inspect facts, history, containers, unique size",
+        parameters=[ENV, IMAGE_ID],
+        responses={200: ImageDetailOut, **errors(404)},
     )
     def get(self, request: Request, env: str, image_id: str) -> Response:
         environment = environment_get(env)

@@ -40,7 +40,13 @@ def _pull(request: Request, job: PullJob) -> dict[str, Any]:
 
 
 class PullList(ApiView):
-    @extend_schema(operation_id="pulls_list", parameters=[ENV], responses={200: PullListOut, **errors(404)})
+    @extend_schema(
+        operation_id="pulls_list",
+        tags=["pulls"],
+        summary="Running and recent pulls",
+        parameters=[ENV],
+        responses={200: PullListOut, **errors(404)},
+    )
     def get(self, request: Request, env: str) -> Response:
         environment = environment_get(env)
         pulls_sweep_stale()
@@ -53,6 +59,8 @@ class PullList(ApiView):
 
     @extend_schema(
         operation_id="pulls_create",
+        tags=["pulls"],
+        summary="Pull an image (joins the pull already running for the same reference)",
         parameters=[ENV],
         request=PullCreateIn,
         responses={
@@ -83,7 +91,13 @@ class PullList(ApiView):
 
 
 class PullDetail(ApiView):
-    @extend_schema(operation_id="pulls_retrieve", parameters=[ENV, PK], responses={200: PullDetailOut, **errors(404)})
+    @extend_schema(
+        operation_id="pulls_retrieve",
+        tags=["pulls"],
+        summary="One pull, with its live state",
+        parameters=[ENV, PK],
+        responses={200: PullDetailOut, **errors(404)},
+    )
     def get(self, request: Request, env: str, pk: int) -> Response:
         environment = environment_get(env)
         pulls_sweep_stale()
@@ -93,7 +107,12 @@ class PullDetail(ApiView):
 
 class PullCancel(ApiView):
     @extend_schema(
-        operation_id="pulls_cancel", parameters=[ENV, PK], request=None, responses={200: PullCancelOut, **errors(404)}
+        operation_id="pulls_cancel",
+        tags=["pulls"],
+        summary="Cancel a pull (your own; admins: any)",
+        parameters=[ENV, PK],
+        request=None,
+        responses={200: PullCancelOut, **errors(404)},
     )
     def post(self, request: Request, env: str, pk: int) -> Response:
         environment = environment_get(env)
@@ -119,6 +138,8 @@ class PullEvents(ApiView):
 
     @extend_schema(
         operation_id="pulls_events",
+        tags=["pulls"],
+        summary="The pull's live progress as server-sent events",
         parameters=[ENV, PK],
         responses={
             (200, "text/event-stream"): OpenApiResponse(

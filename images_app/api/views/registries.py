@@ -44,11 +44,22 @@ def _form_data(request: Request) -> dict[str, Any]:
 
 
 class RegistryList(ApiView):
-    @extend_schema(operation_id="registries_list", responses={200: RegistryOut(many=True), **errors()})
+    @extend_schema(
+        operation_id="registries_list",
+        tags=["registries"],
+        summary="Registered registries (passwords never shown)",
+        responses={200: RegistryOut(many=True), **errors()},
+    )
     def get(self, request: Request) -> Response:
         return Response([present.registry(row) for row in registries_for_list()])
 
-    @extend_schema(operation_id="registries_create", request=RegistryIn, responses={201: RegistryOut, **errors(400)})
+    @extend_schema(
+        operation_id="registries_create",
+        tags=["registries"],
+        summary="Add a registry (admins)",
+        request=RegistryIn,
+        responses={201: RegistryOut, **errors(400)},
+    )
     def post(self, request: Request) -> Response:
         name = request.data.get("name", "") if isinstance(request.data, dict) else ""
         _require_manage(request, "registry_added", str(name)[:50])
@@ -66,12 +77,20 @@ class RegistryList(ApiView):
 
 
 class RegistryDetail(ApiView):
-    @extend_schema(operation_id="registries_retrieve", parameters=[PK], responses={200: RegistryOut, **errors(404)})
+    @extend_schema(
+        operation_id="registries_retrieve",
+        tags=["registries"],
+        summary="One registry",
+        parameters=[PK],
+        responses={200: RegistryOut, **errors(404)},
+    )
     def get(self, request: Request, pk: int) -> Response:
         return Response(_row(get_object_or_404(Registry, pk=pk)))
 
     @extend_schema(
         operation_id="registries_update",
+        tags=["registries"],
+        summary="Change a registry (admins); an empty password keeps the stored one",
         parameters=[PK],
         request=RegistryIn,
         responses={200: RegistryOut, **errors(400, 404)},
@@ -93,7 +112,13 @@ class RegistryDetail(ApiView):
         )
         return Response(_row(get_object_or_404(Registry, pk=pk)))
 
-    @extend_schema(operation_id="registries_destroy", parameters=[PK], responses={204: None, **errors(404)})
+    @extend_schema(
+        operation_id="registries_destroy",
+        tags=["registries"],
+        summary="Remove a registry (admins)",
+        parameters=[PK],
+        responses={204: None, **errors(404)},
+    )
     def delete(self, request: Request, pk: int) -> Response:
         registry = get_object_or_404(Registry, pk=pk)
         _require_manage(request, "registry_removed", registry.name)

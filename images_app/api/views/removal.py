@@ -45,6 +45,8 @@ def _clean_refs(refs: list[str]) -> list[str]:
 class RemovalPreview(ApiView):
     @extend_schema(
         operation_id="removals_preview",
+        tags=["removals"],
+        summary="Preview a removal: the confirmation page's plan and its snapshot",
         parameters=[ENV, RemovalPreviewQueryIn],
         responses={200: RemovalPreviewOut, **errors(400, 404)},
     )
@@ -81,6 +83,8 @@ class RemovalPreview(ApiView):
 class RemovalCreate(ApiView):
     @extend_schema(
         operation_id="removals_create",
+        tags=["removals"],
+        summary="Remove exactly the previewed plan (admins), or ask for it (operators)",
         parameters=[ENV],
         request=RemovalCreateIn,
         responses={
@@ -155,6 +159,8 @@ class RemovalCreate(ApiView):
 class RemovalJobDetail(ApiView):
     @extend_schema(
         operation_id="removals_retrieve",
+        tags=["removals"],
+        summary="One removal job and its per-item results",
         parameters=[ENV, id_parameter("pk", "Removal job id")],
         responses={200: RemovalJobOut, **errors(404)},
     )

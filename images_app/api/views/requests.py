@@ -35,6 +35,8 @@ def _not_pending(exc: RequestNotPending) -> ApiError:
 class RequestList(ApiView):
     @extend_schema(
         operation_id="requests_list",
+        tags=["requests"],
+        summary="Removal requests",
         parameters=[
             OpenApiParameter(
                 "status", str, enum=[c for c, _ in CleanupRequest.Status.choices], description="Only these"
@@ -60,7 +62,13 @@ class RequestList(ApiView):
 
 
 class RequestDetail(ApiView):
-    @extend_schema(operation_id="requests_retrieve", parameters=[PK], responses={200: RequestDetailOut, **errors(404)})
+    @extend_schema(
+        operation_id="requests_retrieve",
+        tags=["requests"],
+        summary="One request, next to what it would do now",
+        parameters=[PK],
+        responses={200: RequestDetailOut, **errors(404)},
+    )
     def get(self, request: Request, pk: int) -> Response:
         requests_expire()
         cleanup_request = get_object_or_404(_BASE, pk=pk)
@@ -92,6 +100,8 @@ class RequestDetail(ApiView):
 class RequestApprove(ApiView):
     @extend_schema(
         operation_id="requests_approve",
+        tags=["requests"],
+        summary="Approve a request (another admin than the requester) and run it",
         parameters=[PK],
         request=None,
         responses={200: ApproveOut, 202: ApproveOut, **errors(404, 409)},
@@ -120,6 +130,8 @@ class RequestApprove(ApiView):
 class RequestReject(ApiView):
     @extend_schema(
         operation_id="requests_reject",
+        tags=["requests"],
+        summary="Reject a request, with a note",
         parameters=[PK],
         request=RejectIn,
         responses={200: RequestDetailOut, **errors(400, 404, 409)},

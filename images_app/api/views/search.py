@@ -19,7 +19,11 @@ _TRUE = {"1", "true", "on", "yes"}
 
 class Search(ApiView):
     @extend_schema(
-        operation_id="search", parameters=[ENV, SearchQueryIn], responses={200: SearchOut, **errors(400, 404)}
+        operation_id="search",
+        tags=["search"],
+        summary="Search Docker Hub or a registered registry's index",
+        parameters=[ENV, SearchQueryIn],
+        responses={200: SearchOut, **errors(400, 404)},
     )
     def get(self, request: Request, env: str) -> Response:
         environment = environment_get(env)

@@ -1,0 +1,1 @@
+"""The unit tier: pure logic from literal data, no engine, Redis, worker or browser (seconds)."""
