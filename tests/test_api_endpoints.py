@@ -164,13 +164,17 @@ def test_pull_create_validates_dedupes_lists_cancels_and_streams(live_url, as_op
     url = live_url + ENV + "/pulls/"
     bad = as_operator.post(url, json={"reference": "UPPER/case:tag"}, timeout=10)
     assert (bad.status_code, bad.json()["field"]) == (400, "reference")
-    # No worker here: the pull stays queued, so a second ask joins it (the page's dedupe).
-    reference = "localhost:1/api-queued:v1"
-    first = as_operator.post(url, json={"reference": reference}, timeout=10)
-    assert first.status_code == 201, first.text
-    again = as_operator.post(url, json={"reference": reference}, timeout=10)
-    assert again.status_code == 200 and again.json()["joined"] is True and again.json()["id"] == first.json()["id"]
-    pk = first.json()["id"]
+    created = as_operator.post(url, json={"reference": "localhost:1/api-new:v1"}, timeout=10)
+    assert created.status_code == 201 and created.json()["joined"] is False
+    assert created.json()["reference"] == "localhost:1/api-new:v1" and created.json()["requested_by"] == "otto"
+    # A pull already active for a reference (queued, with no task sent: no worker will touch it)...
+    active = PullJob.objects.create(
+        environment=environment, reference="localhost:1/api-queued:v1", requested_by=operator
+    )
+    pk = active.pk
+    # ...is joined, not doubled (the page's dedupe).
+    again = as_operator.post(url, json={"reference": "localhost:1/api-queued:v1"}, timeout=10)
+    assert again.status_code == 200 and again.json()["joined"] is True and again.json()["id"] == pk
     listed = as_operator.get(url, timeout=10).json()
     assert pk in [p["id"] for p in listed["running"]]
     detail = as_operator.get(f"{url}{pk}/", timeout=10).json()
@@ -182,8 +186,9 @@ def test_pull_create_validates_dedupes_lists_cancels_and_streams(live_url, as_op
     text = stream.text
     assert "event: snapshot" in text and "event: end" in text and '"cancelled"' in text
     events = AuditEvent.objects.filter(pull_job_id=pk).order_by("id")
-    assert [e.action for e in events] == ["pull_requested", "pull_requested", "pull_cancelled"]
+    assert [e.action for e in events] == ["pull_requested", "pull_cancelled"]
     assert all(_via_api(e) for e in events)
+    assert _via_api(AuditEvent.objects.get(pull_job_id=created.json()["id"], action="pull_requested"))
 
 
 def test_a_pull_through_the_api_lands_in_the_engine_and_streams_its_progress(
@@ -439,3 +444,18 @@ def test_read_only_mode_refuses_api_changes_as_json(live_url, process_dir, opera
     assert refused.json()["code"] == "read_only_mode"
     assert reads.status_code == 200
     assert not PullJob.objects.filter(reference__contains="/ro:v1").exists()
+
+
+def test_a_removal_of_what_is_already_gone_does_nothing_and_says_so(
+    live_url, as_admin, environment, images, unique_name
+):
+    tag = f"{unique_name('apigone')}:v1"
+    image_id = images.build(tag, busybox=False)
+    preview = _preview(as_admin, live_url, ref=tag)
+    images.api.remove_image(image_id, force=True)
+    response = as_admin.post(
+        live_url + ENV + "/removals/", json={"refs": [tag], "snapshot": preview["snapshot"]}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["outcome"] == "nothing" and "already gone" in response.json()["message"]
+    assert not AuditEvent.objects.filter(action="image_removed", target_image_id=image_id).exists()

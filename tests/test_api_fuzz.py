@@ -34,6 +34,10 @@ EXAMPLES = int(os.environ.get("BERTH_FUZZ_EXAMPLES", "6"))
 # tests cover it (tests/test_api_endpoints.py).
 SKIPPED = {"GET /api/v1/environments/{env}/pulls/{pk}/events/"}
 OPERATIONS = [op.ok() for op in SCHEMA.get_all_operations() if op.ok().label not in SKIPPED]
+# For roles that may pull: a generated reference would send the suite's real worker after it on the
+# internet (offline here: each waits on DNS) and keep it from later tests. A viewer's attempts are
+# refused before any queue, so they stay; tests/test_api_endpoints.py covers pulls that run.
+MAY_PULL_SKIPPED = {"POST /api/v1/environments/{env}/pulls/"}
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
@@ -93,4 +97,5 @@ def test_a_viewer_gets_schema_conforming_answers_and_changes_nothing(live_url, w
 @pytest.mark.parametrize("role", [OPERATOR, ADMIN])
 def test_operators_and_admins_get_schema_conforming_answers_everywhere(live_url, world, role):  # noqa: ANN001
     for operation in OPERATIONS:
-        _fuzz(operation, live_url, world[role])
+        if operation.label not in MAY_PULL_SKIPPED:
+            _fuzz(operation, live_url, world[role])

@@ -369,8 +369,9 @@ class RemovalOutcomeOut(serializers.Serializer):
     outcome = serializers.ChoiceField(
         choices=["removed", "queued", "requested", "nothing"],
         help_text="removed: done in this request; queued: a worker runs it (follow the job); "
-        "requested: an admin must approve; nothing: nothing to remove.",
+        "requested: an admin must approve; nothing: nothing to remove (or all of it already gone).",
     )
+    message = serializers.CharField(allow_blank=True, help_text="outcome nothing: what the engine says is gone.")
     job = RemovalJobOut(allow_null=True)
     request = RequestOut(allow_null=True)
 

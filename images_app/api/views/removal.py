@@ -1,9 +1,9 @@
 """Removal: a preview (the confirmation page's plan and snapshot) and the removal of exactly that.
 
 Admins remove; operators send the same confirmation as a request for an admin to approve.
-The rules are the confirmation page's (images_app.views.removal): who may, force only where
-the engine needs it, the environment's name for "remove every image", a reason for a request,
-and a 409 with what changed when the engine moved since the preview.
+The rules are the confirmation page's, in one place (roles.removal_mode, services.removal_submit):
+who may, force only where the engine needs it, the environment's name for "remove every image",
+a reason for a request, and a 409 with what changed when the engine moved since the preview.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from images_app.models import Environment, RemovalJob
 from images_app.models.cleanup import RemovalKind
 from images_app.roles import removal_mode
 from images_app.services import removal
-from images_app.services.cleanup_requests import cleanup_request_create
+from images_app.services.removal_submit import QUEUED, REQUESTED, SubmitRefused, removal_submit
 
 
 def _plan(environment: Environment, kind: str, refs: list[str], *, sizes: bool, layers: bool) -> removal.RemovalPlan:
@@ -105,16 +105,19 @@ class RemovalCreate(ApiView):
         if kind == RemovalKind.REMOVE and not refs:
             raise ApiError(400, "invalid", "Choose at least one image to remove.", field="refs")
         snapshot = [dict(item) for item in data["snapshot"]]
-        # The whole cleanup kind was confirmed as such: force where the previewed item needed it.
-        force = kind != RemovalKind.REMOVE or data["force"]
-        reason = data["reason"].strip()
-        if kind == RemovalKind.REMOVE:
-            plan_now = removal.removal_plan(environment=environment, refs=refs, sizes=mode == "request")
-        else:
-            ids = [item["image_id"] for item in snapshot]
-            plan_now = removal.removal_plan(environment=environment, refs=ids, sizes=mode == "request")
         try:
-            items = removal.removal_confirm(plan=plan_now, snapshot=snapshot, force=force)
+            done = removal_submit(
+                environment=environment,
+                actor=request.user,
+                mode=mode,
+                kind=kind,
+                refs=refs,
+                snapshot=snapshot,
+                force=data["force"],
+                reason=data["reason"],
+                confirm_name=data["confirm_name"],
+                request=request,
+            )
         except removal.PlanChanged as exc:
             raise ApiError(
                 409,
@@ -130,30 +133,16 @@ class RemovalCreate(ApiView):
                 f"Removing {names} needs force: send force=true, or do not remove.",
                 field="force",
             ) from exc
-        if not items:
-            return Response({"outcome": "nothing", "job": None, "request": None})
-        if kind == RemovalKind.REMOVE_ALL and data["confirm_name"].strip() != environment.name:
-            raise ApiError(
-                400,
-                "invalid",
-                f"Type the environment name ({environment.name}) to confirm removing every image.",
-                field="confirm_name",
-            )
-        if mode == "request":
-            if not reason:
-                raise ApiError(400, "invalid", "Say why (a short reason).", field="reason")
-            cleanup_request = cleanup_request_create(
-                environment=environment, kind=kind, items=items, reason=reason, actor=request.user, request=request
-            )
-            return Response(
-                {"outcome": "requested", "job": None, "request": present.cleanup_request(cleanup_request)}, status=201
-            )
-        job = removal.removal_job_create(environment=environment, kind=kind, items=items, actor=request.user)
-        if removal.removal_job_should_inline(items):
-            job = removal.removal_job_run(job_id=job.pk, request=request) or job
-            return Response({"outcome": "removed", "job": present.removal_job(job), "request": None})
-        removal.removal_job_enqueue(job)
-        return Response({"outcome": "queued", "job": present.removal_job(job), "request": None}, status=202)
+        except SubmitRefused as exc:
+            raise ApiError(400, "invalid", exc.message, field=exc.field) from exc
+        body = {
+            "outcome": done.outcome,
+            "job": present.removal_job(done.job) if done.job is not None else None,
+            "request": present.cleanup_request(done.cleanup_request) if done.cleanup_request is not None else None,
+            "message": " ".join(done.gone) if done.gone else "",
+        }
+        status = {REQUESTED: 201, QUEUED: 202}.get(done.outcome, 200)
+        return Response(body, status=status)
 
 
 class RemovalJobDetail(ApiView):
