@@ -11,10 +11,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidde
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from images_app import pull_stream
 from images_app.environments import environment_get
 from images_app.forms.pulls import PullForm
 from images_app.models import PullJob, Registry
+from images_app.pull_events import pull_event_stream
 from images_app.selectors.audit import audit_events_for, history_url
 from images_app.selectors.pulls import pull_get, pull_state, pulls_recent, pulls_running
 from images_app.services.pulls import pull_can_cancel, pull_cancel, pull_start, pulls_sweep_stale
@@ -112,18 +112,7 @@ async def pull_events(request: HttpRequest, env: str, pk: int) -> HttpResponse:
     if job is None:
         raise Http404("No such pull in this environment")
 
-    async def database_state() -> dict[str, Any]:
-        fresh = await PullJob.objects.select_related("requested_by").aget(pk=pk)
-        return await sync_to_async(pull_state)(fresh)
-
-    async def finished() -> bool:
-        await sync_to_async(pulls_sweep_stale)()
-        return not await PullJob.objects.filter(pk=pk, status__in=PullJob.ACTIVE).aexists()
-
-    if not job.is_active:
-        stream = pull_stream.sse_finished(await database_state())
-    else:
-        stream = pull_stream.sse_stream(pk, database_state, finished)
+    stream = pull_event_stream(job)
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx must not buffer a live stream

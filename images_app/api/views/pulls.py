@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -13,7 +12,6 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from images_app import pull_stream
 from images_app.api import present
 from images_app.api.errors import ApiError
 from images_app.api.schemas import PullCancelOut, PullCreatedOut, PullCreateIn, PullDetailOut, PullListOut
@@ -22,6 +20,7 @@ from images_app.api.views.images import ENV
 from images_app.environments import environment_get
 from images_app.forms.pulls import PullForm
 from images_app.models import Environment, PullJob
+from images_app.pull_events import pull_event_stream
 from images_app.selectors.pulls import pull_get, pull_state, pulls_recent, pulls_running
 from images_app.services.pulls import pull_can_cancel, pull_cancel, pull_start, pulls_sweep_stale
 
@@ -155,19 +154,8 @@ class PullEvents(ApiView):
         pulls_sweep_stale()
         job = _job_or_404(environment, pk)
 
-        # The same stream as the pull page's (images_app.views.pulls.pull_events).
-        async def database_state() -> dict[str, Any]:
-            fresh = await PullJob.objects.select_related("requested_by").aget(pk=pk)
-            return await sync_to_async(pull_state)(fresh)
-
-        async def finished() -> bool:
-            await sync_to_async(pulls_sweep_stale)()
-            return not await PullJob.objects.filter(pk=pk, status__in=PullJob.ACTIVE).aexists()
-
-        if not job.is_active:
-            stream = pull_stream.sse_finished(pull_state(job))
-        else:
-            stream = pull_stream.sse_stream(pk, database_state, finished)
+        # The same stream as the pull page's.
+        stream = pull_event_stream(job)
         response = StreamingHttpResponse(stream, content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
