@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "images_app",
 ]
 
@@ -289,6 +292,49 @@ BERTH_BEAT_POLICIES_SECONDS = env_int("BERTH_BEAT_POLICIES_SECONDS", 60, minimum
 BERTH_REMOVAL_STALE_SECONDS = env_int("BERTH_REMOVAL_STALE_SECONDS", 600, minimum=2)
 # Beat's persistent schedule (last run of each task), in the data folder, so a restart does not rerun them all.
 CELERY_BEAT_SCHEDULE_FILENAME = env("BERTH_BEAT_SCHEDULE_FILE", str(DATA_DIR / "celerybeat-schedule"))
+
+# --- JSON API (images_app/api/) ------------------------------------------------
+# Requests per token (or per logged-in user) in each window of BERTH_API_RATE_WINDOW seconds; 0: no limit.
+BERTH_API_RATE_LIMIT = env_int("BERTH_API_RATE_LIMIT", 600, minimum=0)
+BERTH_API_RATE_WINDOW = env_int("BERTH_API_RATE_WINDOW", 60, minimum=1)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "images_app.api.auth.TokenAuthentication",
+        "images_app.api.auth.CsrfSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["images_app.api.permissions.HasRole"],
+    "DEFAULT_THROTTLE_CLASSES": ["images_app.api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "images_app.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The schema names path ids as the URLs do ({pk}), not DRF's default {id}.
+    "SCHEMA_COERCE_PATH_PK": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Berth API",
+    "DESCRIPTION": "Docker images of a team's hosts: list, pull, remove (with previews and approvals), "
+    "search, registries and the audit history. Authenticate with `Authorization: Bearer <token>` "
+    "(create tokens on the Tokens page).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["images_app.api.permissions.HasRole"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SORT_OPERATIONS": False,
+    # Self-hosted Swagger UI (no CDN: Berth runs offline and its CSP allows only 'self').
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ImageStatusEnum": ["in_use", "unused", "dangling"],
+        "PullStatusEnum": "images_app.models.pulls.PullJob.Status",
+        "RemovalJobStatusEnum": "images_app.models.cleanup.RemovalJob.Status",
+        "RequestStatusEnum": "images_app.models.cleanup.CleanupRequest.Status",
+        "AuditOutcomeEnum": "images_app.models.audit.AuditEvent.Outcome",
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -23,6 +23,8 @@ urlpatterns = [
     path("", include("images_app.urls.policies")),
     path("", include("images_app.urls.users")),
     path("", include("images_app.urls.notifications")),
+    path("", include("images_app.urls.tokens")),
+    path("api/", include("images_app.api.urls")),
     path(
         "login/",
         login_not_required(

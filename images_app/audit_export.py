@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
 
 from images_app.models import AuditEvent
@@ -89,3 +90,19 @@ def csv_chunks(rows: Iterator[dict[str, Any]]) -> Iterator[bytes]:
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue().encode()
+
+
+def async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """An export's chunks for an ASGI response, pulled one at a time.
+
+    Under ASGI, Django would read a sync iterator to the end into memory before sending
+    anything; pulling one chunk at a time keeps memory flat. thread_sensitive keeps every
+    pull on the request's thread, where the database cursor lives.
+    """
+    pull = sync_to_async(lambda: next(chunks, None), thread_sensitive=True)
+
+    async def stream() -> AsyncIterator[bytes]:
+        while (chunk := await pull()) is not None:
+            yield chunk
+
+    return stream()

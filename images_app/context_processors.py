@@ -20,6 +20,7 @@ _NAV_SECTIONS = (
     ("registry_", "registries"),
     ("user_", "users"),
     ("notification_", "notifications"),
+    ("token_", "tokens"),
 )
 
 

@@ -36,6 +36,11 @@ _READ_ONLY_ALLOWED = {"login", "logout", "setup"}
 
 
 def render_berth_error(request: HttpRequest, error: BerthError) -> HttpResponse:
+    if request.path_info.startswith("/api/"):
+        # The JSON API's one error shape, also for what this middleware refuses (read-only mode).
+        from images_app.api.errors import json_error
+
+        return json_error(request, error)
     context = {"error": error, "title": error.title, "message": error.message}
     if isinstance(error, EngineUnavailable):
         context["endpoint"] = error.endpoint

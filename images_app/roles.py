@@ -156,3 +156,19 @@ class RoleBackend(ModelBackend):
         if user_obj.is_superuser:
             return super().get_group_permissions(user_obj, obj)
         return set(_grants(user_obj).permissions)
+
+
+def removal_mode(user: User | AnonymousUser, kind: str) -> str:
+    """How this person removes: "remove" (admins) or "request" (operators); PermissionDenied otherwise.
+
+    One rule for the confirmation pages and the API. `kind` is a RemovalKind value.
+    """
+    if kind == "remove_all":
+        if user.has_perm("images_app.remove_all_images"):
+            return "remove"
+        raise PermissionDenied("Only admins may remove every image.")
+    if user.has_perm("images_app.remove_image"):
+        return "remove"
+    if user.has_perm("images_app.request_cleanup"):
+        return "request"
+    raise PermissionDenied("Your role may not remove images.")

@@ -24,6 +24,7 @@ from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from images_app.models import (
+    ApiToken,
     AuditEvent,
     CleanupRequest,
     NotificationChannel,
@@ -40,6 +41,7 @@ from images_app.services import removal
 from images_app.services.cleanup_requests import cleanup_request_create
 from images_app.services.notifications import channel_save
 from images_app.services.registries import registry_create
+from images_app.services.tokens import token_create
 from tests.conftest import ImageFactory
 from tests.support.pulls import push_image
 from tests.support.removal import image_exists
@@ -108,12 +110,15 @@ TABLE: dict[str, Entry] = {
     "policy_create": Entry(ADMINS, ADMINS),
     "policy_edit": Entry(ADMINS, ADMINS),
     "policy_preview": Entry(ADMINS, ADMINS),  # POST: run now
+    "token_list": Entry(STAFF, STAFF),  # everyone with a role has API tokens (POST creates one)
+    "token_revoke": Entry(None, STAFF),  # the token's owner (here: each role revokes its own) or an admin
     "logout": Entry(None, STAFF),  # checked last, on its own: it ends the session
 }
 # Public pages, checked on their own: the login form, and first-run setup (404 once anyone exists).
 PUBLIC = {"login", "setup"}
 # Django's admin site guards itself (staff only); Berth's people never need it.
-EXEMPT_NAMESPACES = ("admin:",)
+# The JSON API answers 401/403 as JSON, not login redirects: tests/test_api_roles.py is its matrix.
+EXEMPT_NAMESPACES = ("admin:", "api:")
 
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -156,6 +161,7 @@ class World:
     channel: Any = None
     policy: Any = None
     clients: dict[str, Client] = field(default_factory=dict)
+    api_token: Any = None
 
     def kwargs(self, name: str) -> dict[str, Any]:
         env = {"env": self.environment.name}
@@ -193,6 +199,7 @@ class World:
             "notification_channel_delete": {"pk": self.channel.pk},
             "policy_edit": {"pk": self.policy.pk},
             "policy_preview": {"pk": self.policy.pk, **env},
+            "token_revoke": {"pk": self.api_token.pk},
         }.get(name, {})
 
     def url(self, name: str) -> str:
@@ -267,6 +274,7 @@ def world(environment, images, registry_host, pushed, viewer, operator, admin_us
     world.policy = RetentionPolicy.objects.create(
         name="matrix", environment=environment, unused_days=30, exclude_references="*", owner=admin_user
     )
+    world.api_token, _ = token_create(user=viewer, name="matrix")
     for role in ROLES:
         client = Client(enforce_csrf_checks=True)
         if role != ANONYMOUS:
@@ -568,6 +576,19 @@ def _case_policy_run(world: World, role: str) -> Case:
         lambda: AuditEvent.objects.filter(action="retention_policy_run", parameters__by=world.users[role].username)
         .exists(),
     )
+def _case_token_create(world: World, role: str) -> Case:
+    name = f"matrix-{role}-{secrets.token_hex(2)}"
+    return Case(
+        world.url("token_list"),
+        {"name": name, "expires_in_days": "30"},
+        lambda: ApiToken.objects.filter(user=world.users[role], name=name).exists(),
+    )
+
+
+def _case_token_revoke(world: World, role: str) -> Case:
+    token, _ = token_create(user=world.users[role], name=f"matrix-revoke-{role}")
+    url = reverse("token_revoke", kwargs={"pk": token.pk})
+    return Case(url, {}, lambda: ApiToken.objects.get(pk=token.pk).revoked_at is not None)
 
 
 # In this order: the whole-engine cleanups last, since an admin's removes every unused image.
@@ -593,6 +614,8 @@ POST_CASES: dict[str, Callable[[World, str], Case]] = {
     "policy_create": _case_policy_create,
     "policy_edit": _case_policy_edit,
     "policy_preview": _case_policy_run,
+    "token_list": _case_token_create,
+    "token_revoke": _case_token_revoke,
     "image_prune_confirm": _cleanup_case(RemovalKind.PRUNE_DANGLING, "image_prune_confirm"),
     "image_remove_unused_confirm": _cleanup_case(RemovalKind.REMOVE_UNUSED, "image_remove_unused_confirm"),
     "image_remove_all_confirm": _cleanup_case(RemovalKind.REMOVE_ALL, "image_remove_all_confirm"),
@@ -612,6 +635,7 @@ def _state(world: World) -> tuple:
         sorted(user_model.groups.through.objects.values_list("user_id", "group_id")),
         sorted(NotificationChannel.objects.values_list("pk", "name", "email_to")),
         sorted(RetentionPolicy.objects.values_list("pk", "name", "unused_days", "last_run_summary")),
+        sorted(ApiToken.objects.values_list("pk", "revoked_at")),
         AuditEvent.objects.exclude(outcome="denied").count(),
     )
 

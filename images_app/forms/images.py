@@ -6,6 +6,7 @@ import re
 
 from django import forms
 
+from images_app.errors import EngineError, ImageNotFound
 from images_app.references import BadReference, is_image_id_like, parse_reference
 from images_app.selectors.images import SORT_COLUMNS, STATUS_CHOICES, ImageListQuery
 from images_app.selectors.usage import parse_duration
@@ -104,3 +105,13 @@ class ImageFilterForm(forms.Form):
             sort=data.get("sort") or ImageListQuery.sort,
             order=data.get("order") or ImageListQuery.order,
         )
+
+
+def filter_rejection(query: ImageListQuery, error: EngineError | ImageNotFound) -> tuple[str | None, str]:
+    """(field, message) for the engine's answer to a well-formed but unusable filter (page and API)."""
+    message = error.message
+    for name in ("before", "since"):
+        value = getattr(query, name)
+        if value and value in message:
+            return name, f"No image {value!r} on this engine."
+    return None, f"The engine refused these filters: {message}"

@@ -12,10 +12,12 @@ from images_app.models.notifications import (
 from images_app.models.policies import RetentionPolicy
 from images_app.models.pulls import PullJob
 from images_app.models.registries import Registry
+from images_app.models.tokens import ApiToken
 from images_app.models.updates import UpdateCheck, UpdateRun
 from images_app.models.usage import ImageUsage, ImageUse, WatchState
 
 __all__ = [
+    "ApiToken",
     "AuditAction",
     "AuditAnchor",
     "AuditEvent",

@@ -53,6 +53,9 @@ class AuditAction(models.TextChoices):
     NOTIFICATION_CHANNEL_CHANGED = "notification_channel_changed"
     NOTIFICATION_CHANNEL_REMOVED = "notification_channel_removed"
     NOTIFICATION_PREFERENCES_CHANGED = "notification_preferences_changed"
+    API_TOKEN_CREATED = "api_token_created"
+    API_TOKEN_NEW_ADDRESS = "api_token_new_address"
+    API_TOKEN_REVOKED = "api_token_revoked"
     AUDIT_VERIFIED = "audit_verified"  # the scheduled check of the hash chain and archives
 
 

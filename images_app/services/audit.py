@@ -29,6 +29,10 @@ _CHAIN_LOCK_KEY = 0x6265727468  # "berth"
 # The history page's action filter offers exactly the actions that can be recorded.
 KNOWN_ACTIONS = tuple(AuditAction.values)
 
+# Set by the API layer on a request that came through /api/ (images_app/api/auth.py): the
+# marks every event of that request carries, so the history tells a script from a person.
+API_MARK_ATTRIBUTE = "berth_api_mark"
+
 
 def _normal_address(value: str) -> str | None:
     # Stored exactly as hashed: a forwarded header can hold anything, and a
@@ -187,6 +191,10 @@ def audit_record(
     user = actor if isinstance(actor, User) and actor.is_authenticated else None
     name = actor_name or (user.get_username() if user is not None else SYSTEM_ACTOR)
     env_name = environment.name if isinstance(environment, Environment) else (environment or "")
+    # A request that came through the API carries its mark (via, token): the event says so.
+    mark = getattr(request, API_MARK_ATTRIBUTE, None) if request is not None else None
+    if mark:
+        parameters = {**(parameters or {}), **mark}
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:

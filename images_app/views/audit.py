@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.handlers.asgi import ASGIRequest
@@ -14,7 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from images_app.audit_export import csv_chunks, export_rows, jsonl_chunks
+from images_app.audit_export import async_chunks, csv_chunks, export_rows, jsonl_chunks
 from images_app.environments import configured_environments
 from images_app.forms.audit import AuditFilterForm
 from images_app.selectors.audit import AuditFilters, audit_count, audit_event_get, audit_events_filtered, audit_page
@@ -71,20 +68,6 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "audit/detail.html", {"event": event})
 
 
-def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-    # Under ASGI, Django would read a sync iterator to the end into memory
-    # before sending anything; pulling one chunk at a time keeps memory flat.
-    # thread_sensitive keeps every pull on the request's thread, where the
-    # database cursor lives.
-    pull = sync_to_async(lambda: next(chunks, None), thread_sensitive=True)
-
-    async def stream() -> AsyncIterator[bytes]:
-        while (chunk := await pull()) is not None:
-            yield chunk
-
-    return stream()
-
-
 @require_GET
 @permission_required("images_app.export_auditevent", raise_exception=True)
 def audit_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
@@ -98,7 +81,7 @@ def audit_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     last_id = audit_export_start(request=request, fmt=fmt, filters=filters.as_parameters())
     content_type, extension, render_chunks = EXPORT_FORMATS[fmt]
     chunks = render_chunks(export_rows(audit_events_filtered(filters).filter(id__lte=last_id)))
-    content = _async_chunks(chunks) if isinstance(request, ASGIRequest) else chunks
+    content = async_chunks(chunks) if isinstance(request, ASGIRequest) else chunks
     response = StreamingHttpResponse(content, content_type=content_type)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="berth-audit-{stamp}.{extension}"'

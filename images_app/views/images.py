@@ -12,7 +12,7 @@ from django.views.decorators.http import require_safe
 
 from images_app.environments import environment_get
 from images_app.errors import EngineError, ImageNotFound
-from images_app.forms.images import ImageFilterForm
+from images_app.forms.images import ImageFilterForm, filter_rejection
 from images_app.selectors.audit import history_url, image_history
 from images_app.selectors.cleanup_requests import requests_of
 from images_app.selectors.dashboard import dashboard_for
@@ -76,13 +76,8 @@ def _active_filters(request: HttpRequest) -> list[dict[str, Any]]:
 
 def _engine_rejected(form: ImageFilterForm, error: EngineError | ImageNotFound, query: ImageListQuery) -> None:
     """Turn the engine's answer to a well-formed but unusable filter into a form error."""
-    message = error.message
-    for name in ("before", "since"):
-        value = getattr(query, name)
-        if value and value in message:
-            form.add_error(name, f"No image {value!r} on this engine.")
-            return
-    form.add_error(None, f"The engine refused these filters: {message}")
+    field, message = filter_rejection(query, error)
+    form.add_error(field, message)
 
 
 @require_safe

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, cast
+from typing import Any
 
 from asgiref.sync import sync_to_async
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, StreamingHttpResponse
@@ -14,66 +12,15 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from images_app import pull_stream
 from images_app.environments import environment_get
-from images_app.models import PullJob, Registry
-from images_app.references import BadReference, parse_reference
+from images_app.forms.pulls import PullForm
+from images_app.models import PullJob
+from images_app.pull_events import pull_event_stream
 from images_app.roles import AuthenticatedRequest
 from images_app.selectors.audit import audit_events_for, history_url
-from images_app.selectors.pulls import pull_get, pull_get_fresh, pull_is_active, pull_state, pulls_recent, pulls_running
-from images_app.selectors.registries import DOCKER_HUB_HOSTS, registries_all, registry_exists, registry_serves
+from images_app.selectors.pulls import pull_get, pull_state, pulls_recent, pulls_running
+from images_app.selectors.registries import registry_exists
 from images_app.services.pulls import pull_can_cancel, pull_cancel, pull_start
-
-
-class PullForm(forms.Form):
-    reference = forms.CharField(
-        max_length=512,
-        label="Image",
-        help_text="As for docker pull: [registry/]repository[:tag][@digest]; the tag defaults to latest.",
-    )
-    registry = forms.ModelChoiceField(
-        queryset=registries_all().none(),
-        required=False,
-        empty_label="None (public image)",
-        help_text="Pull with this registry's stored credentials (sent for this pull only).",
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        registries = registries_all()
-        if registries.exists():
-            cast("forms.ModelChoiceField[Registry]", self.fields["registry"]).queryset = registries
-        else:
-            del self.fields["registry"]
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        cleaned = self.cleaned_data
-        text = cleaned.get("reference")
-        if not text:
-            return cleaned
-        try:
-            ref = parse_reference(text)
-            registry = cleaned.get("registry")
-            if registry is not None and registry.host is None:
-                self.add_error("registry", f"The stored address of {registry.name} is not valid: an admin must fix it.")
-                return cleaned
-            if registry is not None:
-                host = registry.host
-                if ref.registry is None and host not in DOCKER_HUB_HOSTS:
-                    ref = dataclasses.replace(ref, registry=host)
-                elif not registry_serves(registry, ref):
-                    # Credentials go only to the registry they belong to.
-                    self.add_error(
-                        "registry",
-                        f"This image is on {ref.registry or 'Docker Hub'}, not on {registry.name} ({host}).",
-                    )
-                    return cleaned
-        except BadReference as exc:
-            self.add_error("reference", exc.message)
-            return cleaned
-        cleaned["parsed"] = ref
-        return cleaned
 
 
 @permission_required("images_app.pull_image", raise_exception=True)
@@ -165,17 +112,7 @@ async def pull_events(request: HttpRequest, env: str, pk: int) -> HttpResponseBa
     if job is None:
         raise Http404("No such pull in this environment")
 
-    async def database_state() -> dict[str, Any]:
-        return await sync_to_async(pull_state)(await pull_get_fresh(pk))
-
-    async def finished() -> bool:
-        # Read only: a pull whose worker died is failed by the scheduled sweep (tasks/scheduled.py).
-        return not await pull_is_active(pk)
-
-    if not job.is_active:
-        stream = pull_stream.sse_finished(await database_state())
-    else:
-        stream = pull_stream.sse_stream(pk, database_state, finished)
+    stream = pull_event_stream(job)
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx must not buffer a live stream

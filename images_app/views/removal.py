@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,11 +16,11 @@ from images_app.environments import environment_get
 from images_app.models import Environment, RemovalJob
 from images_app.models.cleanup import RemovalKind
 from images_app.removal_report import report_messages
-from images_app.roles import AuthenticatedRequest, require_role
+from images_app.roles import AuthenticatedRequest, removal_mode, require_role
 from images_app.selectors.audit import audit_events_for, history_url
 from images_app.selectors.removal import removal_job_get
 from images_app.services import removal
-from images_app.services.cleanup_requests import cleanup_request_create
+from images_app.services.removal_submit import NOTHING, REMOVED, REQUESTED, SubmitRefused, removal_submit
 
 # More references than any list page sends at once; beyond it the request is refused.
 MAX_REFS = 2000
@@ -36,15 +35,7 @@ CLEANUP_TITLES: dict[str, str] = {
 
 def _mode(user: Any, kind: str) -> str:
     """'remove' for admins, 'request' for operators; PermissionDenied (403) for everyone else."""
-    if kind == RemovalKind.REMOVE_ALL:
-        if user.has_perm("images_app.remove_all_images"):
-            return "remove"
-        raise PermissionDenied("Only admins may remove every image.")
-    if user.has_perm("images_app.remove_image"):
-        return "remove"
-    if user.has_perm("images_app.request_cleanup"):
-        return "request"
-    raise PermissionDenied("Your role may not remove images.")
+    return removal_mode(user, kind)
 
 
 def _refs(request: AuthenticatedRequest) -> list[str]:
@@ -115,25 +106,24 @@ def _act(
     mode: str,
     kind: str,
     refs: list[str],
-    fresh_plan: Callable[[], removal.RemovalPlan],
     page_plan: Callable[[], removal.RemovalPlan],
 ) -> HttpResponse:
     snapshot = _parse_snapshot(request.POST.get("snapshot", ""))
-    # The whole cleanup kind was confirmed as such: force where the shown item needed it.
-    force = kind != RemovalKind.REMOVE or request.POST.get("force") == "on"
     reason = request.POST.get("reason", "").strip()
-    ids = [item["image_id"] for item in snapshot]
-    plan_now = (
-        fresh_plan()
-        if kind == RemovalKind.REMOVE
-        else removal.removal_plan(environment=environment, refs=ids, sizes=mode == "request")
-    )
     try:
-        items = removal.removal_confirm(plan=plan_now, snapshot=snapshot, force=force)
+        done = removal_submit(
+            environment=environment,
+            actor=request.user,
+            mode=mode,
+            kind=kind,
+            refs=refs,
+            snapshot=snapshot,
+            force=request.POST.get("force") == "on",
+            reason=reason,
+            confirm_name=request.POST.get("confirm_name", ""),
+            request=request,
+        )
     except removal.PlanChanged as exc:
-        if all(not i.actionable for i in plan_now.items) and all("already gone" in c for c in exc.changes):
-            messages.warning(request, "Nothing was removed: " + " ".join(exc.changes))
-            return redirect("image_list", env=environment.name)
         return _render_confirm(
             request, environment, page_plan(), mode=mode, refs=refs, status=409, changes=exc.changes, reason=reason
         )
@@ -149,37 +139,27 @@ def _act(
             error=f"Removing {names} needs force. Tick the force option to go ahead, or go back.",
             reason=reason,
         )
-    if not items:
-        messages.info(request, "Nothing to remove.")
-        return redirect("image_list", env=environment.name)
-    if kind == RemovalKind.REMOVE_ALL and request.POST.get("confirm_name", "").strip() != environment.name:
+    except SubmitRefused as exc:
         return _render_confirm(
-            request,
-            environment,
-            page_plan(),
-            mode=mode,
-            refs=refs,
-            status=400,
-            error=f"Type the environment name ({environment.name}) to confirm removing every image.",
+            request, environment, page_plan(), mode=mode, refs=refs, status=400, error=exc.message, reason=reason
         )
-    if mode == "request":
-        if not reason:
-            return _render_confirm(
-                request, environment, page_plan(), mode=mode, refs=refs, status=400, error="Say why (a short reason)."
-            )
-        cleanup_request = cleanup_request_create(
-            environment=environment, kind=kind, items=items, reason=reason, actor=request.user, request=request
-        )
-        messages.success(
-            request, f"Request #{cleanup_request.pk} sent: an admin will review it. Nothing has been removed yet."
-        )
-        return redirect("request_detail", pk=cleanup_request.pk)
-    job = removal.removal_job_create(environment=environment, kind=kind, items=items, actor=request.user)
-    if removal.removal_job_start(job=job, request=request):
-        report_messages(request, job.results)
+    if done.outcome == NOTHING:
+        if done.gone:
+            messages.warning(request, "Nothing was removed: " + " ".join(done.gone))
+        else:
+            messages.info(request, "Nothing to remove.")
         return redirect("image_list", env=environment.name)
-    messages.info(request, f"Removing {len(items)} images: follow the progress below.")
-    return redirect("removal_job_detail", env=environment.name, pk=job.pk)
+    if done.outcome == REQUESTED and done.cleanup_request is not None:
+        messages.success(
+            request, f"Request #{done.cleanup_request.pk} sent: an admin will review it. Nothing has been removed yet."
+        )
+        return redirect("request_detail", pk=done.cleanup_request.pk)
+    if done.outcome == REMOVED and done.job is not None:
+        report_messages(request, done.job.results)
+        return redirect("image_list", env=environment.name)
+    assert done.job is not None  # QUEUED always carries its job
+    messages.info(request, f"Removing {len(done.items)} images: follow the progress below.")
+    return redirect("removal_job_detail", env=environment.name, pk=done.job.pk)
 
 
 @require_http_methods(["GET", "POST"])
@@ -203,7 +183,6 @@ def image_remove_confirm(request: AuthenticatedRequest, env: str) -> HttpRespons
             mode=mode,
             kind=RemovalKind.REMOVE,
             refs=refs,
-            fresh_plan=lambda: removal.removal_plan(environment=environment, refs=refs, sizes=mode == "request"),
             page_plan=page_plan,
         )
     except _BadForm as exc:
@@ -222,7 +201,7 @@ def image_cleanup_confirm(request: AuthenticatedRequest, env: str, kind: str) ->
     try:
         if request.method == "GET":
             return _render_confirm(request, environment, page_plan(), mode=mode, refs=[])
-        return _act(request, environment, mode=mode, kind=kind, refs=[], fresh_plan=page_plan, page_plan=page_plan)
+        return _act(request, environment, mode=mode, kind=kind, refs=[], page_plan=page_plan)
     except _BadForm as exc:
         return render(request, "errors/berth_error.html", {"title": "Cannot remove", "message": str(exc)}, status=400)
 
