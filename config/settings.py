@@ -329,6 +329,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "ImageStatusEnum": ["in_use", "unused", "dangling"],
+        "ImageStatusFilterEnum": ["in_use", "unused", "dangling", "outdated"],
         "PullStatusEnum": "images_app.models.pulls.PullJob.Status",
         "RemovalJobStatusEnum": "images_app.models.cleanup.RemovalJob.Status",
         "RequestStatusEnum": "images_app.models.cleanup.CleanupRequest.Status",
