@@ -394,3 +394,18 @@ def is_image_id_like(text: str) -> bool:
     callers decide which reading wins (the CLI tries local image IDs first).
     """
     return bool(_IMAGE_ID_LIKE.fullmatch(text.strip()))
+
+
+def short_id(image_id: str) -> str:
+    """The 12 hex digits `docker image ls` shows for an image (or container) ID, "sha256:" or not."""
+    return image_id.removeprefix("sha256:")[:12]
+
+
+def repository_of(reference: str) -> str:
+    """The repository of a RepoTags ("repo:tag") or RepoDigests ("repo@sha256:...") entry, as the engine lists them.
+
+    A RepoTags entry always has a tag, so its last ":" starts it (a registry's ":port" comes before a "/").
+    """
+    if "@" in reference:
+        return reference.partition("@")[0]
+    return reference.rpartition(":")[0]

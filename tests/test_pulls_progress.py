@@ -68,18 +68,18 @@ def feed(events: list[dict], upto: int | None = None) -> PullProgress:
 
 
 def layer(progress: PullProgress, layer_id: str) -> dict:
-    return next(item for item in progress.snapshot()["layers"] if item["id"] == layer_id)
+    return next(item for item in progress.snapshot().to_json()["layers"] if item["id"] == layer_id)
 
 
 def test_pulling_from_line_is_not_a_layer():
     progress = feed(CLASSIC, 1)
-    assert progress.snapshot()["layers"] == []
+    assert progress.snapshot().to_json()["layers"] == []
     assert progress.message == "Pulling from cap"
 
 
 def test_layers_start_waiting_in_the_order_the_engine_announces_them():
     progress = feed(CLASSIC, 5)
-    layers = progress.snapshot()["layers"]
+    layers = progress.snapshot().to_json()["layers"]
     assert [item["id"] for item in layers] == ["b341e62c2caa", "f77f40236e20", "4666b975d124"]
     assert {item["state"] for item in layers} == {"waiting"}
     assert {item["percent"] for item in layers} == {0}
@@ -96,7 +96,7 @@ def test_downloading_layer_shows_bytes_of_total_from_progress_detail():
 
 def test_overall_counts_bytes_over_the_layers_sizes_known_so_far():
     progress = feed(CLASSIC, 7)
-    overall = progress.overall()
+    overall = progress.overall().to_json()
     assert overall["bytes_total"] == 1064338 + 3001122
     assert overall["bytes_done"] == 32768 + 36445
     assert overall["percent"] == 0  # 1.7 % downloaded weighs half: 0.85 % rounds down
@@ -120,7 +120,7 @@ def test_extracting_layer_shows_extraction_progress():
 
 def test_complete_pull_reaches_100_with_digest_and_status_line():
     progress = feed(CLASSIC)
-    snapshot = progress.snapshot()
+    snapshot = progress.snapshot().to_json()
     assert {item["state"] for item in snapshot["layers"]} == {"complete"}
     assert {item["percent"] for item in snapshot["layers"]} == {100}
     assert snapshot["overall"]["percent"] == 100
@@ -132,7 +132,7 @@ def test_complete_pull_reaches_100_with_digest_and_status_line():
 
 def test_overall_stays_below_100_until_the_engine_says_it_is_done():
     progress = feed(CLASSIC, len(CLASSIC) - 2)
-    assert progress.overall()["percent"] == 99
+    assert progress.overall().percent == 99
 
 
 def test_up_to_date_pull_has_no_layers_and_says_so():
@@ -144,8 +144,8 @@ def test_up_to_date_pull_has_no_layers_and_says_so():
         ]
     )
     assert progress.up_to_date
-    assert progress.snapshot()["layers"] == []
-    assert progress.overall()["percent"] == 100
+    assert progress.snapshot().to_json()["layers"] == []
+    assert progress.overall().percent == 100
 
 
 def test_containerd_already_exists_with_hidecounts_is_done_and_not_downloaded():
@@ -154,7 +154,7 @@ def test_containerd_already_exists_with_hidecounts_is_done_and_not_downloaded():
     assert item["state"] == "exists"
     assert item["percent"] == 100
     assert item["text"] == "Already exists"
-    assert progress.overall()["bytes_total"] == 0
+    assert progress.overall().bytes_total == 0
 
 
 def test_containerd_download_complete_with_hidecounts_keeps_the_size():
@@ -171,11 +171,11 @@ def test_containerd_extracting_in_seconds_has_no_fraction():
     assert item["text"] == "Extracting (2 s)"
     assert item["total"] == 20_000_000  # seconds are never mistaken for bytes
     assert item["percent"] == 100  # the download is whole; the extraction cannot be measured
-    assert progress.overall()["percent"] == 50
+    assert progress.overall().percent == 50
 
 
 def test_containerd_pull_completes():
-    snapshot = feed(CONTAINERD).snapshot()
+    snapshot = feed(CONTAINERD).snapshot().to_json()
     assert [item["state"] for item in snapshot["layers"]] == ["exists", "complete"]
     assert snapshot["overall"] == {"bytes_done": 20_000_000, "bytes_total": 20_000_000, "percent": 100}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from django.contrib.messages import get_messages
 from django.test import override_settings
@@ -27,7 +29,7 @@ def test_bulk_removal_reports_each_item_with_mixed_outcomes(
     items = removal.removal_confirm(
         plan=page.context["plan"], snapshot=page.context["plan"].snapshot(force=True), force=True
     )
-    items = [dict(i, force=False) if i["image_id"] == used else i for i in items]
+    items = [dataclasses.replace(i, force=False) if i.image_id == used else i for i in items]
 
     results = removal.removal_execute(environment=environment, items=items, actor=None)
 

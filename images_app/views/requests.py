@@ -50,12 +50,14 @@ def request_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "req": cleanup_request,
         "rows": rows,
         "engine_error": engine_error,
-        "drifted": any(row["changes"] for row in rows or []),
+        "drifted": any(row.changes for row in rows or []),
         "can_decide": request.user.has_perm("images_app.approve_cleanup")
         and cleanup_request.status == CleanupRequest.Status.PENDING,
         "may_approve": may_approve(cleanup_request=cleanup_request, user=request.user),
         "job": job,
-        "summary": removal.results_summary(cleanup_request.results or (job.results if job else [])),
+        "summary": removal.results_summary(
+            removal.results_from_json(cleanup_request.results or (job.results if job else []))
+        ),
         "results": cleanup_request.results or (job.results if job else []),
         "audit_events": audit_events_for(cleanup_request=cleanup_request, removal_job=job),
         "audit_all_url": history_url(cleanup_request=cleanup_request.pk),
@@ -74,7 +76,7 @@ def request_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         return redirect("request_detail", pk=pk)
     if removal.removal_job_start(job=job, request=request):
         messages.success(request, f"Request #{pk} approved and executed.")
-        report_messages(request, job.results)
+        report_messages(request, removal.results_from_json(job.results))
         return redirect("request_detail", pk=pk)
     messages.success(request, f"Request #{pk} approved: {len(job.items)} images are being removed.")
     return redirect("removal_job_detail", env=cleanup_request.environment.name, pk=job.pk)

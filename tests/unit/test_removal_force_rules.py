@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from images_app.engine import ContainerInfo, ImageInfo
-from images_app.services.removal import DELETE, UNTAG, EngineState, _plan_item, id_removal_reference_conflict
+from images_app.services.removal import DELETE, UNTAG, EngineState, id_removal_reference_conflict, plan_item
 
 IMAGE_ID = "sha256:" + "a" * 64
 DIGEST = "sha256:" + "d" * 64
@@ -80,31 +80,31 @@ def test_reference_conflict_follows_the_engine(case, tags, digests, reason):
 
 @pytest.mark.parametrize(("case", "tags", "digests", "reason"), CASES, ids=[c[0] for c in CASES])
 def test_removal_by_id_asks_force_only_for_the_engine_reason(case, tags, digests, reason):
-    item = _plan_item(_state(tags, digests), IMAGE_ID)
+    item = plan_item(_state(tags, digests), IMAGE_ID)
 
     assert item.action == DELETE
     assert item.force_reasons == ((reason,) if reason else ())
 
 
 def test_dangling_image_with_a_stopped_container_needs_force_only_for_the_container():
-    item = _plan_item(_state([], [], (_container("exited"),)), IMAGE_ID)
+    item = plan_item(_state([], [], (_container("exited"),)), IMAGE_ID)
 
     assert item.force_reasons == ("stopped containers use it",)
 
 
 def test_dangling_image_with_a_running_container_is_blocked_not_forced():
-    item = _plan_item(_state([], [], (_container("running"),)), IMAGE_ID)
+    item = plan_item(_state([], [], (_container("running"),)), IMAGE_ID)
 
     assert item.blocked and not item.force_reasons
 
 
 def test_removing_one_of_several_tags_only_untags():
-    item = _plan_item(_state(["app:1", "app:2"], []), "app:1")
+    item = plan_item(_state(["app:1", "app:2"], []), "app:1")
 
     assert item.action == UNTAG and item.remaining_tags == ("app:2",) and not item.force_reasons
 
 
 def test_removing_a_tag_whose_repository_also_has_a_digest_deletes():
-    item = _plan_item(_state(["app:1"], [f"app@{DIGEST}"]), "app:1")
+    item = plan_item(_state(["app:1"], [f"app@{DIGEST}"]), "app:1")
 
     assert item.action == DELETE and not item.force_reasons
