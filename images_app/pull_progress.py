@@ -373,4 +373,3 @@ class ProgressSnapshot:
             status_line=_json_str(data, "status_line"),
             message=_json_str(data, "message"),
         )
-

@@ -13,8 +13,8 @@ from django.urls import reverse
 from images_app import engine
 from images_app.engine.client import forget_clients
 from images_app.models import AuditEvent
+from images_app.references import split_repo_tag
 from images_app.roles import role_of
-from images_app.selectors.images import split_repo_tag
 
 
 @pytest.mark.parametrize("path", ["/", "/images/", "/env/local/", "/env/local/images/", "/admin/"])

@@ -13,22 +13,25 @@ from images_app import registry_client
 from images_app.crypto import SecretUnreadable, decrypt_secret
 from images_app.errors import RegistryError
 from images_app.models import Registry
-from images_app.references import BadReference, ImageReference, parse_reference
+from images_app.references import (
+    BadReference,
+    ImageReference,
+    is_docker_hub,
+    parse_reference,
+    registry_of,
+    same_registry,
+)
 from images_app.registry_client import RegistryTarget, parse_registry_url
 
 CATALOG_PAGE_SIZE = 100
 
-_DOCKER_HUB_HOSTS = {"docker.io", "index.docker.io", "registry-1.docker.io"}
 # The engine keys Docker Hub credentials by this address (as `docker login` stores them).
 DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
 
 
 def _serves(host: str, reference: ImageReference) -> bool:
     """Whether a registry at `host` is the one the engine pulls `reference` from."""
-    wanted = (reference.registry or "docker.io").lower()
-    if host in _DOCKER_HUB_HOSTS:
-        return wanted in _DOCKER_HUB_HOSTS
-    return wanted == host
+    return same_registry(host, registry_of(reference))
 
 
 def registry_host(registry: Registry) -> str:
@@ -57,7 +60,7 @@ def registry_auth(registry: Registry | None) -> dict[str, str] | None:
     if registry is None or not registry.username:
         return None
     target = registry_target(registry)
-    server = DOCKER_HUB_SERVER if target.host in _DOCKER_HUB_HOSTS else target.host
+    server = DOCKER_HUB_SERVER if is_docker_hub(target.host) else target.host
     return {"username": target.username, "password": target.password, "serveraddress": server}
 
 

@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 
 from images_app.humanize import human_age, human_size
+from images_app.references import ImageStatus
 from images_app.selectors.images import ImageRow
 
 register = template.Library()
@@ -24,10 +25,11 @@ DETAIL_PLACEHOLDER = "0" * 12
 
 
 def _status_cell(row: ImageRow) -> SafeString:
-    if row.in_use:
+    status = row.status
+    if status == ImageStatus.IN_USE:
         counts = f"{row.running_containers} running, {row.stopped_containers} stopped"
         return format_html('<span class="badge badge-inuse" title="{}">in use · {}</span>', counts, counts)
-    if row.image.dangling:
+    if status == ImageStatus.DANGLING:
         return mark_safe('<span class="badge badge-dangling">dangling</span>')  # constant text
     return mark_safe('<span class="badge badge-unused">unused</span>')  # constant text
 

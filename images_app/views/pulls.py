@@ -17,14 +17,12 @@ from django.views.decorators.http import require_POST, require_safe
 from images_app import pull_stream
 from images_app.environments import environment_get
 from images_app.models import PullJob, Registry
-from images_app.references import BadReference, parse_reference
+from images_app.references import BadReference, is_docker_hub, parse_reference, registry_of, same_registry
 from images_app.roles import AuthenticatedRequest
 from images_app.selectors.audit import audit_events_for, history_url
 from images_app.selectors.pulls import pull_get, pull_get_fresh, pull_is_active, pull_state, pulls_recent, pulls_running
 from images_app.selectors.registries import registries_all, registry_exists
 from images_app.services.pulls import pull_can_cancel, pull_cancel, pull_start, pulls_sweep_stale
-
-_DOCKER_HUB_HOSTS = {"docker.io", "index.docker.io", "registry-1.docker.io"}
 
 
 def registry_host(registry: Registry) -> str:
@@ -66,9 +64,8 @@ class PullForm(forms.Form):
             registry = cleaned.get("registry")
             if registry is not None:
                 host = registry_host(registry)
-                ref_host = ref.registry or "docker.io"
-                same = ref_host == host or {ref_host, host} <= _DOCKER_HUB_HOSTS
-                if ref.registry is None and host not in _DOCKER_HUB_HOSTS:
+                same = same_registry(registry_of(ref), host)
+                if ref.registry is None and not is_docker_hub(host):
                     ref = dataclasses.replace(ref, registry=host)
                 elif not same:
                     # Credentials go only to the registry they belong to.

@@ -6,7 +6,7 @@ import uuid
 
 import docker
 
-from images_app.selectors.images import split_repo_tag
+from images_app.references import split_repo_tag
 
 LABEL = "berth.test.inventory"
 

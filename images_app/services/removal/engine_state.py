@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from images_app import engine
 from images_app.engine import ContainerInfo, ImageInfo
 from images_app.models import Environment
-from images_app.references import BadReference, is_image_id_like, parse_reference, repository_of
+from images_app.references import BadReference, id_starts_with, is_image_id_like, parse_reference, repository_of
 from images_app.services.removal.contracts import Action
 
 if TYPE_CHECKING:
@@ -77,8 +77,7 @@ class EngineState:
         """The image a reference or ID names, and whether it was named by ID. LookupError if none."""
         text = ref.strip()
         if is_image_id_like(text):
-            wanted = text.removeprefix("sha256:")
-            matches = [img for img in self.images.values() if img.id.removeprefix("sha256:").startswith(wanted)]
+            matches = [img for img in self.images.values() if id_starts_with(img.id, text)]
             if len(matches) == 1:
                 return matches[0], True
             if len(matches) > 1:
