@@ -32,9 +32,6 @@ BUSYBOX = "/bin/busybox"
 TEST_LABEL = "berth.test"
 PASSWORD = "correct-horse-battery-staple"
 
-# Playwright's sync API runs an event loop in this thread; Django would then
-# refuse ORM calls from the test itself.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def _require(name: str) -> str:
@@ -297,10 +294,23 @@ CHROMIUM_ARGS = [
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
+    # Playwright's sync API runs an event loop in this thread from here on; Django would then
+    # refuse ORM calls from the tests themselves. Only while a browser exists, so every other
+    # test keeps Django's guard against sync ORM calls from async code.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            instance = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+            )
+            yield instance
+            instance.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

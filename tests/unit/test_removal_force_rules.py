@@ -68,9 +68,7 @@ def _state(tags: list[str], digests: list[str], containers: tuple[ContainerInfo,
 
 
 def _container(state: str) -> ContainerInfo:
-    return ContainerInfo(
-        id="c" * 64, name="c", image=IMAGE_ID, image_id=IMAGE_ID, state=state, status="", created=WHEN
-    )
+    return ContainerInfo(id="c" * 64, name="c", image=IMAGE_ID, image_id=IMAGE_ID, state=state, status="", created=WHEN)
 
 
 @pytest.mark.parametrize(("case", "tags", "digests", "reason"), CASES, ids=[c[0] for c in CASES])
