@@ -45,12 +45,3 @@ def environment_get(name: str) -> Environment:
 
 def default_environment_name() -> str:
     return settings.BERTH_DEFAULT_ENVIRONMENT
-
-
-def environments_all() -> list[Environment]:
-    configured = dict(configured_environments())
-    environments = list(Environment.objects.filter(name__in=configured))
-    if len(environments) != len(configured):
-        sync_environments()
-        environments = list(Environment.objects.filter(name__in=configured))
-    return environments

@@ -53,10 +53,6 @@ class LayerProgress:
     extract_total: int | None = None
     extract_seconds: int | None = None  # containerd: elapsed seconds, no total
 
-    @property
-    def has_size(self) -> bool:
-        return bool(self.size)
-
     def download_fraction(self) -> float:
         if self.state in _HAVE_BYTES or self.state == EXISTS:
             return 1.0
@@ -177,10 +173,6 @@ class PullProgress:
     @property
     def finished(self) -> bool:
         return bool(self.status_line)
-
-    @property
-    def up_to_date(self) -> bool:
-        return self.status_line.startswith("Image is up to date")
 
     def bytes_total(self) -> int:
         """Sum of the sizes we know; layers that already exist are not downloaded."""

@@ -294,17 +294,6 @@ class ImageReference:
         """What `docker pull` takes as the repository: "localhost:5000/app", "ubuntu"."""
         return f"{self.registry}/{self.path}" if self.registry else self.path
 
-    @property
-    def tag_or_default(self) -> str | None:
-        """The tag; "latest" when there is neither tag nor digest.
-
-        None for a digest-only reference: the engine applies no default tag when
-        a digest pins the image, so "latest" would be a lie there.
-        """
-        if self.tag is not None:
-            return self.tag
-        return None if self.digest is not None else DEFAULT_TAG
-
     def pull_args(self) -> tuple[str, str]:
         """(repository, tag or digest) for the engine's pull.
 

@@ -70,10 +70,6 @@ class ImageRow:
         return self.status.replace("_", " ")
 
     @property
-    def other_tags(self) -> tuple[str, ...]:
-        return tuple(t for t in self.image.repo_tags if t != self.reference)
-
-    @property
     def other_tags_text(self) -> str:
         """A tooltip naming the image's other tags, capped: a host may tag one image hundreds of times."""
         reference = self.reference
@@ -96,15 +92,6 @@ def image_rows(images: list[ImageInfo], containers: list[ContainerInfo]) -> list
         )
         for index, (repository, tag) in enumerate(names, start=1):
             rows.append(ImageRow(image, repository, tag, running[image.id], stopped[image.id], index))
-    return rows
-
-
-def images_for_list(environment: Environment) -> list[ImageRow]:
-    """Rows for the images page: one images call and one containers call, whatever the count."""
-    images = engine.list_images(environment)
-    containers = engine.list_containers(environment)
-    rows = image_rows(images, containers)
-    rows.sort(key=lambda r: r.image.created, reverse=True)
     return rows
 
 

@@ -127,7 +127,7 @@ def test_complete_pull_reaches_100_with_digest_and_status_line():
     assert snapshot["overall"]["bytes_done"] == snapshot["overall"]["bytes_total"] == 1064338 + 3001122 + 316
     assert snapshot["digest"] == "sha256:c9a3c4fb875a349ebb6e055e3b5d726e52d6121bd0ed0fe472aa78b66de85c7d"
     assert snapshot["status_line"] == "Downloaded newer image for localhost:5063/cap:one"
-    assert not progress.up_to_date
+    assert not progress.status_line.startswith("Image is up to date")
 
 
 def test_overall_stays_below_100_until_the_engine_says_it_is_done():
@@ -143,7 +143,7 @@ def test_up_to_date_pull_has_no_layers_and_says_so():
             {"status": "Status: Image is up to date for localhost:5063/cap:one"},
         ]
     )
-    assert progress.up_to_date
+    assert progress.status_line == "Image is up to date for localhost:5063/cap:one"
     assert progress.snapshot().to_json()["layers"] == []
     assert progress.overall().percent == 100
 

@@ -101,14 +101,14 @@ def test_repository_property():
 def test_default_tag_is_latest_when_nothing_is_given():
     ref = parse_reference("ubuntu")
     assert ref.tag == "latest"
-    assert ref.tag_or_default == "latest"
+    assert ref.pull_args() == ("ubuntu", "latest")
     assert str(ref) == "ubuntu:latest"
 
 
 def test_default_tag_can_be_left_out():
     ref = parse_reference("ubuntu", default_tag=False)
     assert ref.tag is None
-    assert ref.tag_or_default == "latest"
+    assert ref.pull_args() == ("ubuntu", "latest")
     # The string form always shows the tag the engine would use.
     assert str(ref) == "ubuntu:latest"
     assert parse_reference("ubuntu:22.04", default_tag=False).tag == "22.04"
@@ -117,14 +117,14 @@ def test_default_tag_can_be_left_out():
 def test_no_default_tag_with_a_digest():
     ref = parse_reference(f"ubuntu@sha256:{SHA}")
     assert ref.tag is None
-    assert ref.tag_or_default is None
+    assert ref.pull_args() == ("ubuntu", f"sha256:{SHA}")
     assert str(ref) == f"ubuntu@sha256:{SHA}"
 
 
 def test_tag_and_digest_together_keep_both():
     ref = parse_reference(f"x/y:1.0@sha256:{SHA}")
     assert ref.tag == "1.0"
-    assert ref.tag_or_default == "1.0"
+    assert ref.pull_args() == ("x/y", f"sha256:{SHA}")  # the engine pins by digest
     assert str(ref) == f"x/y:1.0@sha256:{SHA}"
 
 
