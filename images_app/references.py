@@ -12,7 +12,12 @@ expression, so that a refusal can say which part is wrong and why.
     tag              := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
     digest           := algorithm ":" hex
 
-Stdlib only: the engine gateway, forms and Celery tasks all import this, and it
+Also every other naming rule about references (Docker Hub's hosts, "looks like a registry",
+repo:tag splitting, short IDs, image status): one home for each, see the second half.
+
+Why one module over ~350 lines: the grammar's validators and the naming rules are one subject that
+readers check against each other (a second copy of any rule has disagreed before); each part is
+short and sectioned. Stdlib only: the engine gateway, forms and Celery tasks all import this, and it
 must stay importable without Django settings or the Docker SDK.
 """
 

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from images_app import pull_stream
 from images_app.models import Environment, PullJob
-from images_app.pull_progress import ProgressSnapshot
+from images_app.pull_snapshot import ProgressSnapshot
 
 
 def pulls_running(environment: Environment) -> QuerySet[PullJob]:

@@ -4,6 +4,11 @@ State first, as everywhere in Berth: the PullJob row moves through its
 TRANSITIONS with conditional UPDATEs (a redelivered task or a double click
 changes nothing twice), the worker heartbeats, and a sweep fails jobs whose
 worker died, so no job stays "running" forever.
+
+Why one module over ~350 lines: it is one job's life, read top to bottom (start or join, enqueue,
+cancel, claim, run with heartbeat and stall watch, finish, sweep); the parsing of the engine's stream
+lives in pull_progress.py and the snapshot in pull_snapshot.py. Splitting it further is left for
+when scheduled sweeps (Celery beat) move here, so the two changes do not collide.
 """
 
 from __future__ import annotations

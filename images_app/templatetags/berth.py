@@ -5,7 +5,7 @@ from datetime import datetime
 from django import template
 
 from images_app import references
-from images_app.humanize import human_age, human_size
+from images_app.sizes_and_ages import human_age, human_size
 
 register = template.Library()
 

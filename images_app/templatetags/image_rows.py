@@ -14,9 +14,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 
-from images_app.humanize import human_age, human_size
 from images_app.references import ImageStatus
 from images_app.selectors.images import ImageRow
+from images_app.sizes_and_ages import human_age, human_size
 
 register = template.Library()
 

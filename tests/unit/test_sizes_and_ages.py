@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from images_app.humanize import human_age, human_duration, human_size
+from images_app.sizes_and_ages import human_age, human_duration, human_size
 
 
 @pytest.mark.parametrize(
