@@ -58,7 +58,7 @@ export DJANGO_SECRET_KEY="test-only-$(date +%s)-$$"
 
 echo "[test] pytest: integration tier"
 status=0
-# The unit tier already ran; the rest runs unless the arguments name tests/unit themselves.
+# The unit tier already ran: the integration tier (tests/integration/) runs, or what the arguments name.
 ignore_unit=(--ignore=tests/unit)
 for arg in "$@"; do [[ "$arg" == tests/unit* ]] && ignore_unit=(); done
 python -m pytest "${ignore_unit[@]}" "$@" || status=$?

@@ -1,6 +1,6 @@
 """The planner's force rules for removal by image ID, from literal data (no engine).
 
-The same table is checked against the real engine in tests/test_removal_force_oracle.py.
+The same table is checked against the real engine in tests/integration/test_removal_force_oracle.py.
 moby's ImageDelete: by ID, an image's references are removed with it only when they are
 a single reference (one repository, at most one tag); anything else needs force.
 """

@@ -1,6 +1,6 @@
 """The removal planner from literal image and container data: untag vs delete, children first, force, drift.
 
-The same rules run against the real engine in tests/test_removal_*.py; here they are specified
+The same rules run against the real engine in tests/integration/test_removal_*.py; here they are specified
 from data a person can read, in milliseconds.
 """
 

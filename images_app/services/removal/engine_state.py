@@ -3,7 +3,7 @@
 Simulating effects keeps a batch plan honest: removing a:1 then a:2 of the same image means the
 second removal deletes the image, not just a tag. The rules follow moby's ImageDelete
 (daemon/images/image_delete.go); tests/unit/test_removal_force_rules.py checks them from literal
-data and tests/test_removal_force_oracle.py against the real engine.
+data and tests/integration/test_removal_force_oracle.py against the real engine.
 """
 
 from __future__ import annotations
