@@ -212,7 +212,7 @@ async def _release(pubsub: aioredis.client.PubSub, client: aioredis.Redis) -> No
     except (redis.RedisError, OSError):
         pass
     finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+        await pubsub.aclose()
         await client.aclose()
 
 
