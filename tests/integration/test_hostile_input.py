@@ -21,8 +21,8 @@ from images_app.models import CleanupRequest, PullJob, Registry, RemovalJob
 from images_app.references import BadReference, parse_reference
 from images_app.services.audit import audit_record
 from tests.integration.conftest import PASSWORD
-from tests.test_access_walk import all_urls
-from tests.test_references import near_reference_text, reference_parts, render
+from tests.integration.test_access_walk import all_urls
+from tests.unit.test_references import near_reference_text, reference_parts, render
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
