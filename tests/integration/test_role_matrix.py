@@ -317,7 +317,7 @@ class Case:
 
 
 def _snapshot(plan: removal.RemovalPlan, force: bool) -> str:
-    return json.dumps(plan.snapshot(force=force))
+    return json.dumps(removal.items_to_json(plan.snapshot(force=force)))
 
 
 def _case_pull_create(world: World, role: str) -> Case:
