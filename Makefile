@@ -1,5 +1,5 @@
 # Berth: two commands. `make run` serves the dashboard, `make test` runs every test.
-.PHONY: run test test-containers lint bench clean api-schema api-fuzz
+.PHONY: run test test-unit test-containers lint bench clean api-schema api-fuzz
 # make test DB=postgres runs the suite against a private PostgreSQL cluster.
 DB ?= sqlite
 
@@ -12,6 +12,10 @@ test:
 # Berth as containers, end to end (image, compose.yaml, socket proxies) on a private engine: scripts/containers.sh.
 test-containers:
 	@scripts/containers.sh test
+
+# The unit tier alone: pure logic, no Docker, Redis or browser, seconds.
+test-unit:
+	@scripts/install.sh test && .venv/bin/python -m pytest tests/unit --confcutdir=tests/unit -q
 
 lint:
 	@scripts/install.sh test && scripts/lint.sh

@@ -17,7 +17,7 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("images/", home.images_default, name="images_default"),
     path("env/<slug:env>/", include(env_patterns)),
-    path("", include("images_app.urls.requests")),
+    path("", include("images_app.urls.cleanup_requests")),
     path("", include("images_app.urls.audit")),
     path("", include("images_app.urls.registries")),
     path("", include("images_app.urls.policies")),

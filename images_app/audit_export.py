@@ -55,11 +55,6 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def csv_uncell(text: str) -> str:
-    """Undo csv_cell's formula guard (for tools reading an export back)."""
-    return text[1:] if text.startswith("'") else text
-
-
 def export_rows(qs: QuerySet[AuditEvent]) -> Iterator[dict[str, Any]]:
     # values() + iterator(): no model instances, no result cache, one chunk in memory.
     for values in qs.values(*EXPORT_FIELDS).iterator(chunk_size=CHUNK_ROWS):

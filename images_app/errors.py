@@ -5,7 +5,7 @@ Each carries a message a person understands and the HTTP status a page answers w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class BerthError(Exception):
@@ -49,11 +49,6 @@ class ImageNotFound(BerthError):
     def __init__(self, reference: str, message: str = "") -> None:
         super().__init__(message or f"No such image: {reference}")
         self.reference = reference
-
-
-class ContainerNotFound(BerthError):
-    http_status = 404
-    title = "Container not found"
 
 
 @dataclass(frozen=True)
@@ -157,12 +152,3 @@ class ReadOnlyMode(BerthError):
         )
 
 
-@dataclass
-class ItemOutcome:
-    """What happened to one item of a bulk action."""
-
-    target: str
-    ok: bool
-    message: str
-    untagged: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""Cross-cutting request handling: Berth errors as pages, security headers, read-only mode."""
+"""Cross-cutting request handling, one middleware per job: Berth errors as pages, read-only mode, security headers."""
 
 from __future__ import annotations
 
@@ -83,7 +83,9 @@ class EngineErrorMiddleware(MiddlewareMixin):
         return None
 
 
-class SecurityHeadersMiddleware(MiddlewareMixin):
+class ReadOnlyModeMiddleware(MiddlewareMixin):
+    """BERTH_READ_ONLY=1: every request that could change something is refused (403) before any view runs."""
+
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         if settings.BERTH_READ_ONLY and request.method not in ("GET", "HEAD", "OPTIONS"):
             try:
@@ -93,6 +95,10 @@ class SecurityHeadersMiddleware(MiddlewareMixin):
             if url_name not in _READ_ONLY_ALLOWED:
                 return render_berth_error(request, ReadOnlyMode())
         return None
+
+
+class SecurityHeadersMiddleware(MiddlewareMixin):
+    """The Content-Security-Policy (no inline script) and Permissions-Policy on every response."""
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)

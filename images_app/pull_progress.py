@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from images_app.humanize import human_size
+from images_app.pull_snapshot import LayerSnapshot, Overall, ProgressSnapshot
+from images_app.sizes_and_ages import human_size
 
 WAITING = "waiting"
 DOWNLOADING = "downloading"
@@ -51,10 +52,6 @@ class LayerProgress:
     extracted: int = 0
     extract_total: int | None = None
     extract_seconds: int | None = None  # containerd: elapsed seconds, no total
-
-    @property
-    def has_size(self) -> bool:
-        return bool(self.size)
 
     def download_fraction(self) -> float:
         if self.state in _HAVE_BYTES or self.state == EXISTS:
@@ -99,15 +96,15 @@ class LayerProgress:
             EXISTS: "Already exists",
         }.get(self.state, self.state)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "state": self.state,
-            "current": self.size if self.state in _HAVE_BYTES and self.size else self.downloaded,
-            "total": self.size or 0,
-            "percent": self.percent(),
-            "text": self.text(),
-        }
+    def snapshot(self) -> LayerSnapshot:
+        return LayerSnapshot(
+            id=self.id,
+            state=self.state,
+            current=self.size if self.state in _HAVE_BYTES and self.size else self.downloaded,
+            total=self.size or 0,
+            percent=self.percent(),
+            text=self.text(),
+        )
 
 
 class PullProgress:
@@ -177,10 +174,6 @@ class PullProgress:
     def finished(self) -> bool:
         return bool(self.status_line)
 
-    @property
-    def up_to_date(self) -> bool:
-        return self.status_line.startswith("Image is up to date")
-
     def bytes_total(self) -> int:
         """Sum of the sizes we know; layers that already exist are not downloaded."""
         return sum(layer.size or 0 for layer in self.layers.values() if layer.state != EXISTS)
@@ -203,20 +196,20 @@ class PullProgress:
         done = sum((layer.size or 0) * (layer.download_fraction() + layer.extract_fraction()) / 2 for layer in layers)
         return min(99, int(100 * done / total))
 
-    def overall(self) -> dict[str, Any]:
+    def overall(self) -> Overall:
         total = self.bytes_total()
         done = total if self.finished else self.bytes_done()
-        return {"bytes_done": done, "bytes_total": total, "percent": self.percent()}
+        return Overall(bytes_done=done, bytes_total=total, percent=self.percent())
 
-    def snapshot(self) -> dict[str, Any]:
-        """Everything a page needs to draw the pull as it is now (JSON-ready)."""
-        return {
-            "layers": [layer.as_dict() for layer in self.layers.values()],
-            "overall": self.overall(),
-            "digest": self.digest,
-            "status_line": self.status_line,
-            "message": self.message,
-        }
+    def snapshot(self) -> ProgressSnapshot:
+        """Everything a page needs to draw the pull as it is now."""
+        return ProgressSnapshot(
+            layers=tuple(layer.snapshot() for layer in self.layers.values()),
+            overall=self.overall(),
+            digest=self.digest,
+            status_line=self.status_line,
+            message=self.message,
+        )
 
     def work_done(self) -> tuple[int, int, int]:
         """What has moved so far (bytes downloaded, bytes extracted, layers done): unchanged means stalled."""

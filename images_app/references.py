@@ -12,13 +12,19 @@ expression, so that a refusal can say which part is wrong and why.
     tag              := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
     digest           := algorithm ":" hex
 
-Stdlib only: the engine gateway, forms and Celery tasks all import this, and it
+Also every other naming rule about references (Docker Hub's hosts, "looks like a registry",
+repo:tag splitting, short IDs, image status): one home for each, see the second half.
+
+Why one module over ~350 lines: the grammar's validators and the naming rules are one subject that
+readers check against each other (a second copy of any rule has disagreed before); each part is
+short and sectioned. Stdlib only: the engine gateway, forms and Celery tasks all import this, and it
 must stay importable without Django settings or the Docker SDK.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -37,8 +43,13 @@ DEFAULT_TAG = "latest"
 MAX_NAME_LENGTH = 255
 MAX_TAG_LENGTH = 128
 
-# Docker Hub's names as the engine spells them; familiar() drops them the way
-# `docker images` does.
+# Docker Hub: the registry a reference without a host pulls from, as the engine names it.
+DOCKER_HUB = "docker.io"
+# Every host that is Docker Hub: a registered registry at any of these holds Docker Hub credentials,
+# a search term starting with one searches Docker Hub.
+DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+# The ones the reference grammar normalises away (docker/distribution's reference package):
+# familiar() drops them the way `docker images` does; "registry-1.docker.io/x" stays as written.
 _DOCKER_HUB_REGISTRIES = frozenset({"docker.io", "index.docker.io"})
 _OFFICIAL_PREFIX = "library/"
 
@@ -89,8 +100,11 @@ def _has_ascii_upper(text: str) -> bool:
     return any("A" <= ch <= "Z" for ch in text)
 
 
-def _looks_like_registry(component: str) -> bool:
-    # docker's splitDockerDomain: without this rule "myuser/app" would be a host.
+def looks_like_registry(component: str) -> bool:
+    """Whether the first component of a name is a registry host (docker's splitDockerDomain rule).
+
+    A dot, a port or "localhost": without this rule "myuser/app" would be a host.
+    """
     return "." in component or ":" in component or component == "localhost"
 
 
@@ -100,7 +114,7 @@ def _looks_like_registry(component: str) -> bool:
 def _check_registry(registry: str) -> None:
     if not registry:
         raise BadReference("Registry host is empty")
-    if not _looks_like_registry(registry):
+    if not looks_like_registry(registry):
         # Would be read back as the first path component, not as a registry.
         raise BadReference(
             f"Not a registry host: {_q(registry)} (a registry contains a dot or a port, or is localhost)"
@@ -175,7 +189,7 @@ def _check_path(path: str, registry: str | None) -> None:
     if _has_ascii_upper(path):
         raise BadReference(f"Repository names must be lowercase: {_q(path)}")
 
-    if registry is None and len(components) > 1 and _looks_like_registry(components[0]):
+    if registry is None and len(components) > 1 and looks_like_registry(components[0]):
         # Only reachable by building an ImageReference by hand: parse_reference
         # would have read this first component as the registry.
         raise BadReference(
@@ -285,17 +299,6 @@ class ImageReference:
         """What `docker pull` takes as the repository: "localhost:5000/app", "ubuntu"."""
         return f"{self.registry}/{self.path}" if self.registry else self.path
 
-    @property
-    def tag_or_default(self) -> str | None:
-        """The tag; "latest" when there is neither tag nor digest.
-
-        None for a digest-only reference: the engine applies no default tag when
-        a digest pins the image, so "latest" would be a lie there.
-        """
-        if self.tag is not None:
-            return self.tag
-        return None if self.digest is not None else DEFAULT_TAG
-
     def pull_args(self) -> tuple[str, str]:
         """(repository, tag or digest) for the engine's pull.
 
@@ -376,7 +379,7 @@ def parse_reference(text: str, *, default_tag: bool = True) -> ImageReference:
         raise BadReference(f'Registry {_q(name_tag)} must be followed by "/" and a repository name')
 
     first, slash, rest = name.partition("/")
-    if slash and _looks_like_registry(first):
+    if slash and looks_like_registry(first):
         registry: str | None = first
         path = rest
     else:
@@ -394,3 +397,81 @@ def is_image_id_like(text: str) -> bool:
     callers decide which reading wins (the CLI tries local image IDs first).
     """
     return bool(_IMAGE_ID_LIKE.fullmatch(text.strip()))
+
+
+def id_hex(image_id: str) -> str:
+    """An image ID's hex digits, without the "sha256:" the engine writes in front."""
+    return image_id.removeprefix("sha256:")
+
+
+def id_starts_with(image_id: str, prefix: str) -> bool:
+    """Whether a full image ID starts with a (short or full) ID, "sha256:" written or not, as the CLI matches."""
+    return id_hex(image_id).startswith(id_hex(prefix))
+
+
+def short_id(image_id: str) -> str:
+    """The 12 hex digits `docker image ls` shows for an image (or container) ID, "sha256:" or not."""
+    return id_hex(image_id)[:12]
+
+
+def repository_of(reference: str) -> str:
+    """The repository of a RepoTags ("repo:tag") or RepoDigests ("repo@sha256:...") entry, as the engine lists them.
+
+    A RepoTags entry always has a tag, so its last ":" starts it (a registry's ":port" comes before a "/").
+    """
+    if "@" in reference:
+        return reference.partition("@")[0]
+    return reference.rpartition(":")[0]
+
+
+def is_docker_hub(host: str) -> bool:
+    """Whether a registry host ("docker.io", "index.docker.io", ...) is Docker Hub."""
+    return host.lower() in DOCKER_HUB_HOSTS
+
+
+def registry_of(reference: ImageReference) -> str:
+    """The registry host a reference pulls from (Docker Hub when it names none), lowercased."""
+    return (reference.registry or DOCKER_HUB).lower()
+
+
+def same_registry(host: str, other: str) -> bool:
+    """Whether two registry hosts are the same registry (every Docker Hub alias is Docker Hub)."""
+    host, other = host.lower(), other.lower()
+    return host == other or (is_docker_hub(host) and is_docker_hub(other))
+
+
+def split_repo_tag(repo_tag: str) -> tuple[str, str]:
+    """("localhost:5000/app", "v1") from "localhost:5000/app:v1", as `docker image ls` splits a RepoTags entry.
+
+    The port's colon is not a tag's: a "tag" with a "/" in it is part of the host. No tag: "<none>".
+    """
+    repository, sep, tag = repo_tag.rpartition(":")
+    if not sep or "/" in tag:
+        return repo_tag, "<none>"
+    return repository, tag
+
+
+class ImageStatus(enum.StrEnum):
+    """What the images list says of an image: a container holds it, nothing does, or untagged and unused.
+
+    A StrEnum, not Django's TextChoices: this module stays importable without Django.
+    """
+
+    IN_USE = "in_use"
+    UNUSED = "unused"
+    DANGLING = "dangling"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        return [(status.value, status.label) for status in cls]
+
+
+def image_status(*, tagged: bool, containers: int) -> ImageStatus:
+    """In use wins over dangling: an untagged image a container holds cannot be pruned."""
+    if containers:
+        return ImageStatus.IN_USE
+    return ImageStatus.UNUSED if tagged else ImageStatus.DANGLING

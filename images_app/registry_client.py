@@ -4,6 +4,9 @@ Anonymous first; on 401 it answers the registry's challenge: Basic with the
 stored credentials, or the Bearer token flow (`WWW-Authenticate: Bearer
 realm=...,service=...,scope=...`) that Docker Hub, GHCR, Harbor and GitLab use.
 Every failure becomes a RegistryError whose message a person understands.
+
+Why one module over ~350 lines: it is the whole HTTP conversation with a registry (paging, the two
+auth flows, size limits, error texts), kept in one place so nothing else talks HTTP to a registry.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: install what is missing, start private services, lint, run every test, stop
+# `make test`: install what is missing, lint, run the unit tier, start private services, run the
+# integration tier (every test, or pytest's arguments), stop
 # everything we started (also on failure or Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+scripts/lint.sh
+# The unit tier first: pure logic, no services, seconds. A failure here stops the run.
+echo "[test] pytest: unit tier"
+BERTH_DATA_DIR="$BERTH_SERVICES_DIR/unit-data" DJANGO_SECRET_KEY="unit-only-$$" \
+    python -m pytest tests/unit --confcutdir=tests/unit -q
+
 services=(engine registry authregistry redis)
 if [[ "$DB" == postgres ]]; then
     export BERTH_POSTGRES_PORT="${BERTH_POSTGRES_PORT:-$("$BERTH_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
@@ -49,10 +56,12 @@ export BERTH_MANIFEST_STATIC=0
 # A throwaway key for the test run only.
 export DJANGO_SECRET_KEY="test-only-$(date +%s)-$$"
 
-scripts/lint.sh
-echo "[test] pytest"
+echo "[test] pytest: integration tier"
 status=0
-python -m pytest "$@" || status=$?
+# The unit tier already ran: the integration tier (tests/integration/) runs, or what the arguments name.
+ignore_unit=(--ignore=tests/unit)
+for arg in "$@"; do [[ "$arg" == tests/unit* ]] && ignore_unit=(); done
+python -m pytest "${ignore_unit[@]}" "$@" || status=$?
 if [[ $status == 5 ]]; then
     echo "[test] pytest collected no tests: failing, a green run must have run something" >&2
     exit 1

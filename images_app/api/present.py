@@ -17,6 +17,7 @@ from images_app.selectors.images import ImagePage, ImageRow, SpaceSummary
 from images_app.selectors.registries import RegistryRow
 from images_app.selectors.search import SearchResults
 from images_app.services import removal
+from images_app.services.removal import FrozenItem
 
 
 def _when(value: datetime | None) -> str | None:
@@ -57,7 +58,7 @@ def image_row(row: ImageRow) -> dict[str, Any]:
         "running_containers": row.running_containers,
         "stopped_containers": row.stopped_containers,
         "tag_count": row.tag_count,
-        "other_tags": list(row.other_tags),
+        "other_tags": [t for t in image.repo_tags if t != row.reference],
         "repo_digests": list(image.repo_digests),
         "labels": dict(image.labels),
     }
@@ -184,7 +185,8 @@ def plan_item(item: removal.PlanItem) -> dict[str, Any]:
     }
 
 
-def frozen_item(item: dict[str, Any]) -> dict[str, Any]:
+def frozen_item(frozen: FrozenItem | dict[str, Any]) -> dict[str, Any]:
+    item = frozen.to_json() if isinstance(frozen, FrozenItem) else frozen
     return {
         "image_id": str(item.get("image_id", "")),
         "reference": str(item.get("reference", "")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from images_app import references
 from images_app.engine.client import client_for, translate_errors
 from images_app.engine.types import ContainerInfo, Endpoint
 
@@ -21,7 +22,7 @@ def _container_from_api(item: dict[str, Any]) -> ContainerInfo:
     names = item.get("Names") or []
     return ContainerInfo(
         id=item["Id"],
-        name=(names[0].lstrip("/") if names else item["Id"][:12]),
+        name=(names[0].lstrip("/") if names else references.short_id(item["Id"])),
         image=item.get("Image", ""),
         image_id=item.get("ImageID", ""),
         state=item.get("State", ""),

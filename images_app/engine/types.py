@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from images_app import references
+
 
 class Endpoint(Protocol):
     """Anything naming a Docker endpoint (the Environment model satisfies it)."""
@@ -28,7 +30,7 @@ class ImageInfo:
 
     @property
     def short_id(self) -> str:
-        return self.id.removeprefix("sha256:")[:12]
+        return references.short_id(self.id)
 
     @property
     def dangling(self) -> bool:
@@ -47,7 +49,7 @@ class ContainerInfo:
 
     @property
     def short_id(self) -> str:
-        return self.id[:12]
+        return references.short_id(self.id)
 
     @property
     def running(self) -> bool:
@@ -94,7 +96,7 @@ class ImageDetail:
 
     @property
     def short_id(self) -> str:
-        return self.id.removeprefix("sha256:")[:12]
+        return references.short_id(self.id)
 
 
 @dataclass

@@ -11,8 +11,8 @@ from typing import Any, cast
 from django import forms
 
 from images_app.models import Registry
-from images_app.references import BadReference, parse_reference
-from images_app.selectors.registries import DOCKER_HUB_HOSTS, registries_all, registry_serves
+from images_app.references import BadReference, is_docker_hub, parse_reference
+from images_app.selectors.registries import registries_all, registry_serves
 
 
 class PullForm(forms.Form):
@@ -50,7 +50,7 @@ class PullForm(forms.Form):
                 return cleaned
             if registry is not None:
                 host = registry.host
-                if ref.registry is None and host not in DOCKER_HUB_HOSTS:
+                if ref.registry is None and not is_docker_hub(host):
                     ref = dataclasses.replace(ref, registry=host)
                 elif not registry_serves(registry, ref):
                     # Credentials go only to the registry they belong to.

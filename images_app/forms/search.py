@@ -8,16 +8,12 @@ from typing import Any, cast
 from django import forms
 
 from images_app.models import Registry
+from images_app.references import is_docker_hub, looks_like_registry
 from images_app.selectors.registries import registry_for_host
-from images_app.selectors.search import DOCKER_HUB_HOSTS, SearchQuery
+from images_app.selectors.search import SearchQuery
 
 MAX_TERM_LENGTH = 200
 MAX_STARS = 10_000_000
-
-
-def _looks_like_host(part: str) -> bool:
-    # The engine's own rule (and the reference grammar's): a dot, a port or "localhost".
-    return "." in part or ":" in part or part == "localhost"
 
 
 class SearchForm(forms.Form):
@@ -56,13 +52,13 @@ class SearchForm(forms.Form):
         if data.get("index"):
             registry = Registry.objects.exclude(host=None).filter(pk=data["index"]).first()
         first, slash, rest = term.partition("/")
-        if slash and _looks_like_host(first):
+        if slash and looks_like_registry(first):
             host = first.lower()
             if not rest.strip():
                 self.add_error("term", f"Write what to search for after {first}/")
                 return data
             term = rest.strip()
-            if host in DOCKER_HUB_HOSTS:
+            if is_docker_hub(host):
                 named = None
             else:
                 named = registry_for_host(host)
@@ -79,7 +75,7 @@ class SearchForm(forms.Form):
                 return data
             registry = named
         index_host = registry.host if registry is not None else None
-        if index_host in DOCKER_HUB_HOSTS:
+        if index_host is not None and is_docker_hub(index_host):
             index_host = None  # Docker Hub registered for its credentials: the engine's default index
         data["query"] = SearchQuery(
             term=term,

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from images_app.models import AuditEvent, PullJob
-from images_app.references import BadReference, parse_reference
+from images_app.references import DOCKER_HUB, BadReference, id_hex, parse_reference
 
 # Counting stops here: "10,000+ events" is as useful as an exact number and costs
 # a bounded index walk instead of a full COUNT(*) over a million rows.
@@ -71,7 +71,7 @@ def _repository_forms(text: str) -> tuple[list[str], str]:
     forms = {ref.repository, short.repository}
     if short.registry is None:
         path = short.path if "/" in short.path else "library/" + short.path
-        forms.add("docker.io/" + path)
+        forms.add(f"{DOCKER_HUB}/{path}")
     suffix = (f":{ref.tag}" if ref.tag else "") + (f"@{ref.digest}" if ref.digest else "")
     return sorted(forms), suffix
 
@@ -82,7 +82,7 @@ def _target_q(text: str) -> Q:
     q = _prefix("target_reference", text)
     lowered = text.lower()
     if _HEX.match(lowered):
-        digits = lowered.removeprefix("sha256:")
+        digits = id_hex(lowered)
         q |= _prefix("target_image_id", "sha256:" + digits) | _prefix("target_image_id", digits)
         if len(digits) == 64:
             # A pull's first events are recorded before the image ID is known: a full ID

@@ -14,7 +14,15 @@ from images_app import engine
 from images_app.engine import ContainerInfo, DiskUsage, HistoryEntry, ImageDetail, ImageInfo
 from images_app.errors import EngineError, EngineUnavailable, ImageNotFound
 from images_app.models import Environment
-from images_app.references import is_image_id_like
+from images_app.references import (
+    ImageStatus,
+    id_hex,
+    id_starts_with,
+    image_status,
+    is_image_id_like,
+    repository_of,
+    split_repo_tag,
+)
 from images_app.selectors.inventory import InventoryRead, inventory_current
 from images_app.selectors.updates import OUTDATED, outdated_rows
 from images_app.selectors.usage import (
@@ -27,17 +35,9 @@ from images_app.selectors.usage import (
     watch_info,
 )
 
-IN_USE, UNUSED, DANGLING = "in_use", "unused", "dangling"
-STATUS_CHOICES = [(IN_USE, "In use"), (UNUSED, "Unused"), (DANGLING, "Dangling"), (OUTDATED, "Update available")]
+IN_USE, UNUSED, DANGLING = ImageStatus.IN_USE, ImageStatus.UNUSED, ImageStatus.DANGLING
+STATUS_CHOICES = [*ImageStatus.choices(), (OUTDATED, "Update available")]
 SORT_COLUMNS = ("repository", "tag", "id", "created", "size", "last_used", "status")
-
-
-def split_repo_tag(repo_tag: str) -> tuple[str, str]:
-    """("localhost:5000/app", "v1") from "localhost:5000/app:v1"; the port colon is not a tag."""
-    repository, sep, tag = repo_tag.rpartition(":")
-    if not sep or "/" in tag:
-        return repo_tag, "<none>"
-    return repository, tag
 
 
 OTHER_TAGS_SHOWN = 8
@@ -77,19 +77,12 @@ class ImageRow:
         return len(self.image.repo_tags)
 
     @property
-    def status(self) -> str:
-        """in_use wins over dangling: an untagged image a container holds cannot be pruned."""
-        if self.in_use:
-            return IN_USE
-        return DANGLING if self.image.dangling else UNUSED
+    def status(self) -> ImageStatus:
+        return image_status(tagged=not self.image.dangling, containers=self.containers)
 
     @property
     def status_label(self) -> str:
         return self.status.replace("_", " ")
-
-    @property
-    def other_tags(self) -> tuple[str, ...]:
-        return tuple(t for t in self.image.repo_tags if t != self.reference)
 
     @property
     def other_tags_text(self) -> str:
@@ -99,12 +92,6 @@ class ImageRow:
         shown = ", ".join(others[:OTHER_TAGS_SHOWN])
         hidden = len(others) - OTHER_TAGS_SHOWN
         return f"{shown} and {hidden} more" if hidden > 0 else shown
-
-
-def image_status(image: ImageInfo, containers: int) -> str:
-    if containers:
-        return IN_USE
-    return DANGLING if image.dangling else UNUSED
 
 
 def image_rows(
@@ -127,20 +114,11 @@ def image_rows(
         # Like the CLI: an untagged image that still has a digest shows its repository.
         names = (
             [split_repo_tag(t) for t in image.repo_tags]
-            or [(d.partition("@")[0], "<none>") for d in image.repo_digests[:1]]
+            or [(repository_of(d), "<none>") for d in image.repo_digests[:1]]
             or [("<none>", "<none>")]
         )
         for index, (repository, tag) in enumerate(names, start=1):
             rows.append(ImageRow(image, repository, tag, running[image.id], stopped[image.id], index, last_use))
-    return rows
-
-
-def images_for_list(environment: Environment) -> list[ImageRow]:
-    """Rows for the images page: one images call and one containers call, whatever the count."""
-    images = engine.list_images(environment)
-    containers = engine.list_containers(environment)
-    rows = image_rows(images, containers)
-    rows.sort(key=lambda r: r.image.created, reverse=True)
     return rows
 
 
@@ -218,7 +196,7 @@ def space_summary(images: Iterable[ImageInfo], containers_by_image: dict[str, in
         summary.images += 1
         summary.tags += len(image.repo_tags)
         summary.size += image.size
-        status = image_status(image, containers_by_image.get(image.id, 0))
+        status = image_status(tagged=not image.dangling, containers=containers_by_image.get(image.id, 0))
         setattr(summary, status, getattr(summary, status) + 1)
         setattr(summary, f"{status}_size", getattr(summary, f"{status}_size") + image.size)
     return summary
@@ -233,8 +211,7 @@ def row_matches_text(row: ImageRow, text: str) -> bool:
         return True
     if row.tagged and needle in f"{row.repository}:{row.tag}".lower():
         return True
-    hex_id = row.image.id.removeprefix("sha256:")
-    return hex_id.startswith(needle.removeprefix("sha256:"))
+    return id_starts_with(row.image.id, needle)
 
 
 def _status_rank(row: ImageRow) -> tuple[int, int, int]:
@@ -417,10 +394,8 @@ class ImagePage:
         return sum(1 for entry in self.history if entry.empty)
 
     @property
-    def status(self) -> str:
-        if self.containers:
-            return IN_USE
-        return UNUSED if self.detail.repo_tags else DANGLING
+    def status(self) -> ImageStatus:
+        return image_status(tagged=bool(self.detail.repo_tags), containers=len(self.containers))
 
 
 def image_page(environment: Environment, image_id: str) -> ImagePage:
@@ -430,12 +405,12 @@ def image_page(environment: Environment, image_id: str) -> ImagePage:
     have, is ImageNotFound. Disk usage walks every image on the engine (`/system/df`):
     acceptable for one image's page, never for the list.
     """
-    wanted = image_id.strip().lower().removeprefix("sha256:")
+    wanted = id_hex(image_id.strip().lower())
     if not is_image_id_like(wanted):
         raise ImageNotFound(image_id, "Not an image ID.")
     detail = engine.inspect_image(environment, wanted)
     # A 12-hex string is also a valid repository name: make sure the engine answered by ID.
-    if not detail.id.removeprefix("sha256:").startswith(wanted):
+    if not id_starts_with(detail.id, wanted):
         raise ImageNotFound(image_id, "No image with this ID.")
     history = engine.image_history(environment, detail.id)
     containers = engine.containers_for_image(environment, detail.id)

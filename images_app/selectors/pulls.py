@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from images_app import pull_stream
 from images_app.models import Environment, PullJob
+from images_app.pull_snapshot import ProgressSnapshot
 
 
 def pulls_running(environment: Environment) -> QuerySet[PullJob]:
@@ -49,16 +50,32 @@ def pull_state(job: PullJob) -> dict[str, Any]:
     return {"seq": 0, **job_state(job)}
 
 
-def job_state(job: PullJob, progress: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The whole state of a job as pages and streams draw it (no "seq": the publisher adds it)."""
-    progress = progress if progress is not None else (job.progress or {})
+def job_state(job: PullJob) -> dict[str, Any]:
+    """The whole state of a job as pages and streams draw it (JSON; no "seq": the publisher adds it)."""
+    try:
+        progress = ProgressSnapshot.from_json(job.progress)
+    except ValueError:
+        progress = None  # a damaged row still shows its status and counters
+    if progress is None:
+        # Nothing reported yet: the row's own counters.
+        overall: dict[str, Any] = {"bytes_done": job.bytes_downloaded, "bytes_total": job.bytes_total}
+        return {
+            "status": job.status,
+            "layers": [],
+            "overall": overall,
+            "digest": job.digest,
+            "status_line": job.status_line,
+            "message": "",
+            "error": job.error_message,
+            "image_id": job.image_id,
+        }
     return {
         "status": job.status,
-        "layers": progress.get("layers", []),
-        "overall": progress.get("overall", {"bytes_done": job.bytes_downloaded, "bytes_total": job.bytes_total}),
-        "digest": job.digest or progress.get("digest", ""),
-        "status_line": job.status_line or progress.get("status_line", ""),
-        "message": progress.get("message", ""),
+        "layers": [layer.to_json() for layer in progress.layers],
+        "overall": progress.overall.to_json(),
+        "digest": job.digest or progress.digest,
+        "status_line": job.status_line or progress.status_line,
+        "message": progress.message,
         "error": job.error_message,
         "image_id": job.image_id,
     }

@@ -13,20 +13,26 @@ from images_app import registry_client
 from images_app.crypto import SecretUnreadable, decrypt_secret
 from images_app.errors import RegistryError
 from images_app.models import Registry
-from images_app.references import BadReference, ImageReference, parse_reference
+from images_app.references import (
+    DOCKER_HUB_HOSTS,
+    BadReference,
+    ImageReference,
+    is_docker_hub,
+    parse_reference,
+    registry_of,
+)
 from images_app.registry_client import RegistryTarget, parse_registry_url, registry_host_of
 
 CATALOG_PAGE_SIZE = 100
 
-DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 # The engine keys Docker Hub credentials by this address (as `docker login` stores them).
 DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
 
 
 def _reference_hosts(reference: ImageReference) -> frozenset[str]:
     """The Registry.host values that serve `reference`: its host by the one rule, or every Docker Hub alias."""
-    wanted = (reference.registry or "docker.io").lower()
-    if wanted in DOCKER_HUB_HOSTS:
+    wanted = registry_of(reference)
+    if is_docker_hub(wanted):
         return DOCKER_HUB_HOSTS
     return frozenset({registry_host_of(wanted) or wanted})
 
@@ -64,7 +70,7 @@ def registry_auth(registry: Registry | None) -> dict[str, str] | None:
     if registry is None or not registry.username:
         return None
     target = registry_target(registry)
-    server = DOCKER_HUB_SERVER if target.host in DOCKER_HUB_HOSTS else target.host
+    server = DOCKER_HUB_SERVER if is_docker_hub(target.host) else target.host
     return {"username": target.username, "password": target.password, "serveraddress": server}
 
 

@@ -17,7 +17,6 @@ from images_app.models import Registry
 from images_app.references import BadReference, parse_reference
 from images_app.selectors.registries import registry_auth
 
-DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 _CACHE_PREFIX = "berth:search:v1:"
 
 

@@ -9,8 +9,9 @@ admins approving at once, a double click or a retried task change nothing twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -42,7 +43,7 @@ def cleanup_request_create(
     *,
     environment: Environment,
     kind: str,
-    items: list[dict[str, Any]],
+    items: Sequence[removal.FrozenItem],
     reason: str,
     actor: User,
     request: HttpRequest | None = None,
@@ -54,9 +55,9 @@ def cleanup_request_create(
     cleanup_request = CleanupRequest.objects.create(
         environment=environment,
         kind=kind,
-        items=items,
+        items=removal.items_to_json(items),
         reason=reason[:500],
-        bytes_preview=sum(int(i.get("unique_size") or 0) for i in items),
+        bytes_preview=sum(i.unique_size for i in items),
         requested_by=actor,
         expires_at=timezone.now() + timedelta(hours=settings.BERTH_REQUEST_EXPIRY_HOURS),
     )
@@ -66,7 +67,7 @@ def cleanup_request_create(
         outcome="success",
         actor=actor,
         request=request,
-        parameters={"kind": kind, "items": items, "reason": cleanup_request.reason},
+        parameters={"kind": kind, "items": removal.items_to_json(items), "reason": cleanup_request.reason},
     )
     notify(NotificationEvent.REQUEST_PENDING, cleanup_request.pk)
     return cleanup_request
@@ -118,7 +119,7 @@ def cleanup_request_approve(
         job = removal.removal_job_create(
             environment=cleanup_request.environment,
             kind=cleanup_request.kind,
-            items=cleanup_request.items,
+            items=removal.items_from_json(cleanup_request.items),
             actor=actor,
             cleanup_request=cleanup_request,
         )
@@ -179,15 +180,19 @@ def requests_expire() -> int:
     return count
 
 
-def request_changes_now(*, cleanup_request: CleanupRequest) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class RequestedItemNow:
+    """A requested item next to what removing it would do now, and how that drifted (empty: unchanged)."""
+
+    requested: removal.FrozenItem
+    now: removal.PlanItem
+    changes: list[str]
+
+
+def request_changes_now(*, cleanup_request: CleanupRequest) -> list[RequestedItemNow]:
     """Each requested item next to what removing it would do now (drift highlighted)."""
-    refs = [item["reference"] for item in cleanup_request.items]
-    plan = removal.removal_plan(environment=cleanup_request.environment, refs=refs, sizes=False)
-    now_by_ref = {i.reference or i.ref: i for i in plan.items}
-    rows = []
-    for item in cleanup_request.items:
-        now = now_by_ref.get(item["reference"]) or removal.PlanItem(
-            ref=item["reference"], missing=f"{item['reference']} is already gone."
-        )
-        rows.append({"requested": item, "now": now, "changes": removal.item_drift(item, now)})
-    return rows
+    items = removal.items_from_json(cleanup_request.items)
+    plan = removal.removal_plan(
+        environment=cleanup_request.environment, refs=[item.reference for item in items], sizes=False
+    )
+    return [RequestedItemNow(*row) for row in removal.request_drift(items=items, plan=plan)]

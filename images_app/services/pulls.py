@@ -4,6 +4,11 @@ State first, as everywhere in Berth: the PullJob row moves through its
 TRANSITIONS with conditional UPDATEs (a redelivered task or a double click
 changes nothing twice), the worker heartbeats, and a sweep fails jobs whose
 worker died, so no job stays "running" forever.
+
+Why one module over ~350 lines: it is one job's life, read top to bottom (start or join, enqueue,
+cancel, claim, run with heartbeat and stall watch, finish, sweep); the parsing of the engine's stream
+lives in pull_progress.py and the snapshot in pull_snapshot.py. Splitting it further is left for
+when scheduled sweeps (Celery beat) move here, so the two changes do not collide.
 """
 
 from __future__ import annotations
@@ -251,11 +256,11 @@ def _finish(
     if progress is not None:
         snapshot = progress.snapshot()
         fields.update(
-            progress=snapshot,
+            progress=snapshot.to_json(),
             digest=progress.digest[:100],
             status_line=progress.status_line[:300],
-            bytes_downloaded=snapshot["overall"]["bytes_done"],
-            bytes_total=snapshot["overall"]["bytes_total"],
+            bytes_downloaded=snapshot.overall.bytes_done,
+            bytes_total=snapshot.overall.bytes_total,
         )
     if image_id:
         fields["image_id"] = image_id
@@ -440,22 +445,22 @@ def _publish_progress(job: PullJob, progress: PullProgress, layer: Any, received
         "type": "progress",
         "t": received,  # when the worker got it from the engine: the benchmark measures the relay from here
         "status": Status.RUNNING,
-        "layer": layer.as_dict() if layer is not None else None,
-        "overall": snapshot["overall"],
-        "digest": snapshot["digest"],
-        "status_line": snapshot["status_line"],
-        "message": snapshot["message"],
+        "layer": layer.snapshot().to_json() if layer is not None else None,
+        "overall": snapshot.overall.to_json(),
+        "digest": snapshot.digest,
+        "status_line": snapshot.status_line,
+        "message": snapshot.message,
     }
-    state = {"status": Status.RUNNING, **snapshot, "error": "", "image_id": ""}
+    state = {"status": Status.RUNNING, **snapshot.to_json(), "error": "", "image_id": ""}
     return pull_stream.publish_quietly(job.pk, message, state)
 
 
 def _persist(job: PullJob, progress: PullProgress) -> None:
     snapshot = progress.snapshot()
     PullJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
-        progress=snapshot,
-        bytes_downloaded=snapshot["overall"]["bytes_done"],
-        bytes_total=snapshot["overall"]["bytes_total"],
+        progress=snapshot.to_json(),
+        bytes_downloaded=snapshot.overall.bytes_done,
+        bytes_total=snapshot.overall.bytes_total,
         digest=progress.digest[:100],
         heartbeat_at=timezone.now(),
     )

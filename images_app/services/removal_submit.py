@@ -30,7 +30,7 @@ class SubmitRefused(Exception):
 @dataclass(frozen=True)
 class Submitted:
     outcome: str  # NOTHING, REQUESTED, REMOVED (in this request) or QUEUED (a worker runs it)
-    items: list[dict[str, Any]]
+    items: list[removal.FrozenItem]
     job: RemovalJob | None = None
     cleanup_request: CleanupRequest | None = None
     gone: tuple[str, ...] = ()  # NOTHING because everything confirmed was already gone: what the engine says
@@ -43,7 +43,7 @@ def removal_submit(
     mode: str,
     kind: str,
     refs: list[str],
-    snapshot: list[dict[str, Any]],
+    snapshot: list[removal.FrozenItem],
     force: bool,
     reason: str = "",
     confirm_name: str = "",
@@ -57,7 +57,7 @@ def removal_submit(
     # The whole cleanup kind was confirmed as such: force where the shown item needed it.
     force = kind != RemovalKind.REMOVE or force
     reason = reason.strip()
-    plan_refs = refs if kind == RemovalKind.REMOVE else [item["image_id"] for item in snapshot]
+    plan_refs = refs if kind == RemovalKind.REMOVE else [item.image_id for item in snapshot]
     plan_now = removal.removal_plan(environment=environment, refs=plan_refs, sizes=mode == "request")
     try:
         items = removal.removal_confirm(plan=plan_now, snapshot=snapshot, force=force)

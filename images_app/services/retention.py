@@ -22,7 +22,6 @@ from django.utils import timezone
 from images_app import engine
 from images_app.environments import environments_all
 from images_app.errors import BerthError, ReadOnlyMode
-from images_app.humanize import human_size
 from images_app.models import Environment, RetentionPolicy
 from images_app.models.cleanup import RemovalKind
 from images_app.retention_rules import KEEP, REMOVE, ImageFacts, Rules, Verdict, evaluate
@@ -31,6 +30,7 @@ from images_app.selectors.usage import LastUse, last_use_of, usage_values, watch
 from images_app.services import removal
 from images_app.services.audit import audit_record
 from images_app.services.cleanup_requests import cleanup_request_create
+from images_app.sizes_and_ages import human_size
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class PolicyPreview:
     def removes_everything(self) -> bool:
         return bool(self.rows) and all(row.decision == REMOVE for row in self.rows)
 
-    def snapshot(self) -> list[dict[str, Any]]:
+    def snapshot(self) -> list[removal.FrozenItem]:
         # Force only where the planner needs it for what the policy allowed (several tags; stopped
         # containers only when allow_force, as the rules excluded them otherwise).
         return self.plan.snapshot(force=True)
@@ -185,7 +185,7 @@ def policy_preview(policy: RetentionPolicy, environment: Environment, *, now: da
 
 @dataclass
 class PolicyRun:
-    items: list[dict[str, Any]]
+    items: list[removal.FrozenItem]
     cleanup_request: Any = None
     removal_job: Any = None
     message: str = ""
@@ -210,10 +210,10 @@ def policy_run(
         raise ReadOnlyMode()
     preview = policy_preview(policy, environment)
     if snapshot is not None:
-        items = removal.removal_confirm(plan=preview.plan, snapshot=snapshot, force=True)
+        items = removal.removal_confirm(plan=preview.plan, snapshot=removal.items_from_json(snapshot), force=True)
     else:
         items = preview.snapshot()
-    freed = sum(int(i.get("unique_size") or 0) for i in items)
+    freed = sum(i.unique_size for i in items)
     parameters: dict[str, Any] = {
         "policy": policy.name,
         "action": policy.action,

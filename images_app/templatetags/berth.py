@@ -4,7 +4,8 @@ from datetime import datetime
 
 from django import template
 
-from images_app.humanize import human_age, human_size
+from images_app import references
+from images_app.sizes_and_ages import human_age, human_size
 
 register = template.Library()
 
@@ -21,7 +22,7 @@ def age(value: datetime | None) -> str:
 
 @register.filter
 def short_id(value: str | None) -> str:
-    return (value or "").removeprefix("sha256:")[:12]
+    return references.short_id(value or "")
 
 
 @register.filter

@@ -16,8 +16,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 
-from images_app.humanize import human_age, human_size
+from images_app.references import ImageStatus
 from images_app.selectors.images import ImageRow
+from images_app.sizes_and_ages import human_age, human_size
 from images_app.update_state import UpdateState, Verdict
 
 register = template.Library()
@@ -27,10 +28,11 @@ DETAIL_PLACEHOLDER = "0" * 12
 
 
 def _status_cell(row: ImageRow) -> SafeString:
-    if row.in_use:
+    status = row.status
+    if status == ImageStatus.IN_USE:
         counts = f"{row.running_containers} running, {row.stopped_containers} stopped"
         return format_html('<span class="badge badge-inuse" title="{}">in use · {}</span>', counts, counts)
-    if row.image.dangling:
+    if status == ImageStatus.DANGLING:
         return mark_safe('<span class="badge badge-dangling">dangling</span>')  # constant text
     return mark_safe('<span class="badge badge-unused">unused</span>')  # constant text
 

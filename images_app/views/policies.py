@@ -105,7 +105,7 @@ def policy_preview_view(request: HttpRequest, pk: int, env: str) -> HttpResponse
         "policy": policy,
         "environment": environment,
         "preview": preview,
-        "snapshot_json": json.dumps(preview.snapshot()),
+        "snapshot_json": json.dumps(removal.items_to_json(preview.snapshot())),
         "changes": changes,
     }
     return render(request, "policies/preview.html", context, status=status)

@@ -62,7 +62,7 @@ def _render_confirm(
     error: str = "",
     reason: str = "",
 ) -> HttpResponse:
-    snapshot = plan.snapshot(force=plan.kind != RemovalKind.REMOVE)
+    snapshot = removal.items_to_json(plan.snapshot(force=plan.kind != RemovalKind.REMOVE))
     context = {
         "environment": environment,
         "plan": plan,
@@ -80,23 +80,14 @@ def _render_confirm(
     return render(request, "removal/confirm.html", context, status=status)
 
 
-def _parse_snapshot(text: str) -> list[dict[str, Any]]:
+def _parse_snapshot(text: str) -> list[removal.FrozenItem]:
     try:
         data = json.loads(text)
+        if not isinstance(data, list) or len(data) > MAX_REFS:
+            raise ValueError("not a list of items")
+        return removal.items_from_json(data)
     except (TypeError, ValueError):
-        raise _BadForm("The confirmation form is damaged; open the page again.")
-    if not isinstance(data, list) or len(data) > MAX_REFS:
-        raise _BadForm("The confirmation form is damaged; open the page again.")
-    for item in data:
-        if (
-            not isinstance(item, dict)
-            or not isinstance(item.get("reference"), str)
-            or not isinstance(item.get("image_id"), str)
-            or not isinstance(item.get("tags", []), list)
-            or not isinstance(item.get("containers", []), list)
-        ):
-            raise _BadForm("The confirmation form is damaged; open the page again.")
-    return data
+        raise _BadForm("The confirmation form is damaged; open the page again.") from None
 
 
 def _act(
@@ -220,7 +211,7 @@ def removal_job_detail(request: AuthenticatedRequest, env: str, pk: int) -> Http
         "job": job,
         "total": len(job.items),
         "running": running,
-        "summary": removal.results_summary(job.results),
+        "summary": removal.results_summary(removal.results_from_json(job.results)),
         "title": CLEANUP_TITLES.get(job.kind, "Removal"),
         "audit_events": audit_events_for(removal_job=job, cleanup_request=job.cleanup_request_id),
         "audit_all_url": history_url(removal_job=job.pk),

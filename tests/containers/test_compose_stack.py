@@ -24,7 +24,7 @@ import docker
 import pytest
 import requests
 
-from tests.conftest import login_session
+from tests.integration.conftest import login_session
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("BERTH_E2E") != "1", reason="containers end to end: run `make test-containers`"

@@ -104,7 +104,7 @@ class RemovalCreate(ApiView):
         refs = _clean_refs(data.get("refs") or [])
         if kind == RemovalKind.REMOVE and not refs:
             raise ApiError(400, "invalid", "Choose at least one image to remove.", field="refs")
-        snapshot = [dict(item) for item in data["snapshot"]]
+        snapshot = removal.items_from_json([dict(item) for item in data["snapshot"]])
         try:
             done = removal_submit(
                 environment=environment,

@@ -84,9 +84,9 @@ class RequestDetail(ApiView):
         body["now"] = (
             [
                 {
-                    "requested": present.frozen_item(row["requested"]),
-                    "now": present.plan_item(row["now"]),
-                    "changes": list(row["changes"]),
+                    "requested": present.frozen_item(row.requested),
+                    "now": present.plan_item(row.now),
+                    "changes": list(row.changes),
                 }
                 for row in rows
             ]

@@ -1,0 +1,188 @@
+"""The event-kept inventory on the real engine: pages follow the CLI within a second, without engine calls.
+
+The watcher (`manage.py berth_watcher`) follows the engine's events and keeps the
+inventory in the test database; changes are made with the docker SDK, as the CLI would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from images_app import engine
+from images_app.models import Inventory, WatchState
+from images_app.selectors.images import image_listing
+from images_app.services import removal
+from tests.integration.conftest import ManagedProcess, _child_env
+from tests.integration.support.removal import engine_tags
+from tests.integration.support.watcher import start_watcher
+
+LIST_URL = "/env/local/images/"
+
+
+def start_keeper(process_dir, extra_env: dict[str, str] | None = None) -> ManagedProcess:
+    proc = start_watcher(process_dir, _child_env(extra_env), environment="local")
+    proc.wait_until(_fresh, 60, "the watcher's inventory")
+    return proc
+
+
+def _fresh() -> bool:
+    row = Inventory.objects.filter(environment__name="local").first()
+    return bool(row and row.heartbeat_at and timezone.now() - row.heartbeat_at < timedelta(seconds=3))
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 1.0) -> float:
+    """Poll `check` until true (bounded); returns the seconds it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if check():
+            return time.monotonic() - start
+        time.sleep(0.02)
+    raise AssertionError(f"not seen within {timeout} s")
+
+
+def listed_references(environment) -> set[str]:
+    return {row.reference for row in image_listing(environment).rows}
+
+
+@pytest.fixture
+def keeper(transactional_db, environment, process_dir) -> Iterator[ManagedProcess]:
+    proc = start_keeper(process_dir)
+    yield proc
+    proc.stop()
+    # Committed by another process: no rollback takes them away.
+    Inventory.objects.all().delete()
+    WatchState.objects.all().delete()
+
+
+def test_a_fresh_inventory_serves_the_list_without_any_engine_call(keeper, environment, admin_client):
+    before = engine.api_request_count()
+
+    response = admin_client.get(LIST_URL)
+
+    assert response.status_code == 200
+    assert engine.api_request_count() == before
+    assert {r.reference for r in response.context["listing"].rows} == _cli_references(environment)
+
+
+def test_a_tag_made_outside_berth_shows_within_a_second(keeper, environment, images, unique_name, docker_api):
+    image_id = images.build(f"{unique_name('inv')}:1", busybox=False)
+    wait_for(lambda: image_id in {r.image.id for r in image_listing(environment).rows}, timeout=5)
+    new_tag = f"{unique_name('inv-tag')}:2"
+
+    images.tag(image_id, new_tag)
+
+    wait_for(lambda: new_tag in listed_references(environment))
+
+
+def test_a_removal_outside_berth_shows_within_a_second(keeper, environment, images, unique_name, docker_api):
+    tag = f"{unique_name('inv-rm')}:1"
+    images.build(tag, busybox=False)
+    wait_for(lambda: tag in listed_references(environment), timeout=5)
+
+    docker_api.remove_image(tag)
+
+    wait_for(lambda: tag not in listed_references(environment))
+
+
+def test_a_container_run_and_removed_outside_berth_moves_the_status(
+    keeper, environment, images, unique_name, docker_api, start_container
+):
+    tag = f"{unique_name('inv-run')}:1"
+    images.build(tag)
+    wait_for(lambda: tag in listed_references(environment), timeout=5)
+
+    def status() -> str:
+        return next(r.status for r in image_listing(environment).rows if r.reference == tag)
+
+    container_id = start_container(tag, running=True)
+    wait_for(lambda: status() == "in_use")
+    docker_api.remove_container(container_id, force=True)
+    wait_for(lambda: status() == "unused")
+
+
+def test_a_pull_outside_berth_shows_within_a_second(
+    keeper, environment, images, unique_name, docker_api, registry_host
+):
+    repository = f"{registry_host}/{unique_name('inv-pull')}"
+    image_id = images.build(f"{repository}:v1", busybox=False)
+    for chunk in docker_api.push(repository, tag="v1", stream=True, decode=True):
+        assert "error" not in chunk
+    docker_api.remove_image(image_id, force=True)
+    wait_for(lambda: f"{repository}:v1" not in listed_references(environment), timeout=5)
+
+    docker_api.pull(repository, tag="v1")
+
+    wait_for(lambda: f"{repository}:v1" in listed_references(environment))
+
+
+def test_pages_read_the_engine_live_once_the_keeper_stops(keeper, environment, images, unique_name, admin_client):
+    keeper.stop()
+    tag = f"{unique_name('inv-live')}:1"
+    images.build(tag, busybox=False)
+    before = engine.api_request_count()
+
+    response = admin_client.get(LIST_URL, {"q": tag})
+
+    assert engine.api_request_count() > before
+    assert [r.reference for r in response.context["listing"].rows] == [tag]
+    assert response.context["listing"].as_of is None
+
+
+@override_settings(BERTH_INVENTORY_STALE_SECONDS=60)
+def test_a_lagging_keeper_shows_the_list_as_of_its_last_update(
+    transactional_db, environment, process_dir, images, unique_name, admin_client
+):
+    # A keeper that gathers events for 6 s lags behind a change for that long.
+    proc = start_keeper(process_dir, {"BERTH_INVENTORY_COALESCE_MS": "6000", "BERTH_INVENTORY_STALE_SECONDS": "60"})
+    try:
+        time.sleep(6.5)  # its first full read done
+        tag = f"{unique_name('inv-lag')}:1"
+        images.build(tag, busybox=False)
+        time.sleep(3.5)
+
+        lagging = admin_client.get(LIST_URL)
+
+        assert b"inventory-as-of" in lagging.content and tag not in {r.reference for r in lagging.context["rows"]}
+        wait_for(lambda: tag in listed_references(environment), timeout=10)
+        caught_up = admin_client.get(LIST_URL)
+        assert b"inventory-as-of" not in caught_up.content
+    finally:
+        proc.stop()
+        Inventory.objects.all().delete()
+        WatchState.objects.all().delete()
+
+
+def test_a_removal_confirmed_from_a_stale_page_is_checked_against_the_live_engine(
+    keeper, environment, images, unique_name, docker_api
+):
+    tag = f"{unique_name('inv-stale')}:1"
+    images.build(tag, busybox=False)
+    wait_for(lambda: tag in listed_references(environment), timeout=5)
+    os.killpg(keeper.pid, signal.SIGSTOP)  # frozen: the inventory still says the tag exists for a few seconds
+    try:
+        docker_api.remove_image(tag)
+        assert tag in listed_references(environment)  # the page is stale...
+        before = engine.api_request_count()
+
+        plan = removal.removal_plan(environment=environment, refs=[tag], sizes=False)
+
+        assert engine.api_request_count() > before  # ...the plan is not
+        assert plan.items[0].missing and tag not in engine_tags(docker_api)
+    finally:
+        os.killpg(keeper.pid, signal.SIGCONT)  # so the fixture's SIGTERM is heard
+
+
+def _cli_references(environment) -> set[str]:
+    images = engine.list_images(environment)
+    refs = set()
+    for image in images:
+        refs.update(image.repo_tags or [image.id])
+    return refs
