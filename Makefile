@@ -26,10 +26,10 @@ bench:
 clean:
 	rm -rf .venv data
 
-# Rewrite docs/openapi.yaml from the code (tests/test_api_schema.py fails until it is committed).
+# Rewrite docs/openapi.yaml from the code (tests/integration/test_api_schema.py fails until it is committed).
 api-schema:
 	@.venv/bin/python manage.py spectacular --file docs/openapi.yaml --validate --fail-on-warn
 
 # The API fuzzing (Schemathesis) with many more examples than `make test` runs.
 api-fuzz:
-	@BERTH_FUZZ_EXAMPLES=$${BERTH_FUZZ_EXAMPLES:-200} scripts/test.sh tests/test_api_fuzz.py
+	@BERTH_FUZZ_EXAMPLES=$${BERTH_FUZZ_EXAMPLES:-200} scripts/test.sh tests/integration/test_api_fuzz.py

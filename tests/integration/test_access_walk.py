@@ -18,7 +18,7 @@ PUBLIC = {"login", "setup"}
 # The form is empty here (no name), so it answers 400 and still changes nothing.
 VIEWER_MAY_POST = {"token_list", "token_revoke"}
 # Django admin pages are guarded by the admin site itself.
-# The JSON API answers 401 as JSON instead of a login redirect: tests/test_api_roles.py walks it.
+# The JSON API answers 401 as JSON instead of a login redirect: tests/integration/test_api_roles.py walks it.
 SKIP_PREFIXES = ("admin:", "api:")
 # A person's own settings, which every role may change (they touch no engine and nobody else).
 OWN_SETTINGS = {"notification_preferences"}

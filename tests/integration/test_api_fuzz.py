@@ -31,12 +31,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("transactional_db")]
 SCHEMA = schemathesis.openapi.from_path(str(Path(REPO_ROOT) / "docs" / "openapi.yaml"))
 EXAMPLES = int(os.environ.get("BERTH_FUZZ_EXAMPLES", "6"))
 # A stream of a live pull lasts as long as the pull: the fuzzer would wait on it. The endpoint
-# tests cover it (tests/test_api_endpoints.py).
+# tests cover it (tests/integration/test_api_endpoints.py).
 SKIPPED = {"GET /api/v1/environments/{env}/pulls/{pk}/events/"}
 OPERATIONS = [op.ok() for op in SCHEMA.get_all_operations() if op.ok().label not in SKIPPED]
 # For roles that may pull: a generated reference would send the suite's real worker after it on the
 # internet (offline here: each waits on DNS) and keep it from later tests. A viewer's attempts are
-# refused before any queue, so they stay; tests/test_api_endpoints.py covers pulls that run.
+# refused before any queue, so they stay; tests/integration/test_api_endpoints.py covers pulls that run.
 MAY_PULL_SKIPPED = {"POST /api/v1/environments/{env}/pulls/"}
 CHECKS = [
     checks.not_a_server_error,

@@ -7,22 +7,26 @@ inventory in the test database; changes are made with the docker SDK, as the CLI
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
+import docker
 import pytest
 from django.test import override_settings
 from django.utils import timezone
 
 from images_app import engine
-from images_app.models import Inventory, WatchState
+from images_app.models import Environment, Inventory, WatchState
 from images_app.selectors.images import image_listing
+from images_app.selectors.inventory import inventory_current
 from images_app.services import removal
 from tests.integration.conftest import ManagedProcess, _child_env
 from tests.integration.support.removal import engine_tags
 from tests.integration.support.watcher import start_watcher
+from tooling.scratch_images import build_scratch_image
 
 LIST_URL = "/env/local/images/"
 
@@ -186,3 +190,44 @@ def _cli_references(environment) -> set[str]:
     for image in images:
         refs.update(image.repo_tags or [image.id])
     return refs
+
+
+def test_an_engine_restart_rebuilds_the_inventory_equal_to_the_engine(transactional_db, process_dir):
+    from tests.integration.test_failures import PrivateEngine
+
+    engine_proc = PrivateEngine()
+    engine_proc.start()
+    env = _child_env({"BERTH_ENVIRONMENTS": f"priv={engine_proc.host}", "BERTH_WATCHER_BACKOFF_MAX_SECONDS": "2"})
+    watcher = start_watcher(process_dir, env, environment="priv")
+    try:
+        sync_environments_for(engine_proc.host)
+        priv = Environment.objects.get(name="priv")
+
+        def kept_tags() -> set[str] | None:
+            read = inventory_current(priv)
+            return None if read is None else {t for i in read.kept.images for t in i.repo_tags}
+
+        api = docker.APIClient(base_url=engine_proc.host, version="auto", timeout=60)
+        build_scratch_image(api, "before-restart:1", busybox=False, labels={"n": str(time.time_ns())})
+        wait_for(lambda: kept_tags() == {"before-restart:1"}, timeout=30)
+        api.close()
+
+        engine_proc.stop()
+        wait_for(lambda: inventory_current(priv) is None, timeout=20)  # pages read live (and say the engine is down)
+        engine_proc.start()
+        api = docker.APIClient(base_url=engine_proc.host, version="auto", timeout=60)
+        build_scratch_image(api, "after-restart:1", busybox=False, labels={"n": str(time.time_ns())})
+        cli = {t for i in api.images() for t in (i.get("RepoTags") or []) if t != "<none>:<none>"}
+        wait_for(lambda: kept_tags() == cli, timeout=30)
+        api.close()
+    finally:
+        watcher.stop()
+        engine_proc.stop()
+        shutil.rmtree(engine_proc.dir, ignore_errors=True)
+        Inventory.objects.all().delete()
+        WatchState.objects.all().delete()
+
+
+def sync_environments_for(host: str) -> None:
+    """The test process's own settings name only `local`: add the private engine's row as the watcher did."""
+    Environment.objects.get_or_create(name="priv", defaults={"docker_host": host})

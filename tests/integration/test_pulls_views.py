@@ -167,7 +167,7 @@ def test_cancelling_a_running_pull_flags_it_for_the_worker(operator, operator_cl
 
 @override_settings(BERTH_PULL_STALE_SECONDS=6)
 def test_the_scheduled_sweep_fails_a_pull_whose_worker_stopped_heartbeating(operator, viewer_client, environment):
-    # The sweep runs on Celery beat (tests/test_scheduled_work.py); the jobs page then shows the result.
+    # The sweep runs on Celery beat (tests/integration/test_scheduled_work.py); the jobs page then shows the result.
     from images_app.tasks.scheduled import stale_jobs_sweep
 
     old = timezone.now() - timedelta(seconds=30)

@@ -17,7 +17,7 @@ from images_app.models import AuditEvent, CleanupRequest, RetentionPolicy, Watch
 from images_app.services.cleanup_requests import cleanup_request_approve
 from images_app.services.removal import removal_job_run
 from images_app.services.retention import policies_run_due
-from tests.test_failures import PrivateEngine
+from tests.integration.test_failures import PrivateEngine
 from tooling.old_images import load_old_image
 from tooling.scratch_images import build_scratch_image
 

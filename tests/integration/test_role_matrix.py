@@ -117,7 +117,7 @@ TABLE: dict[str, Entry] = {
 # Public pages, checked on their own: the login form, and first-run setup (404 once anyone exists).
 PUBLIC = {"login", "setup"}
 # Django's admin site guards itself (staff only); Berth's people never need it.
-# The JSON API answers 401/403 as JSON, not login redirects: tests/test_api_roles.py is its matrix.
+# The JSON API answers 401/403 as JSON, not login redirects: tests/integration/test_api_roles.py is its matrix.
 EXEMPT_NAMESPACES = ("admin:", "api:")
 
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')

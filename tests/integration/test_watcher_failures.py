@@ -11,7 +11,7 @@ import pytest
 from images_app.models import ImageUsage, ImageUse, WatchState
 from tests.integration.conftest import _child_env
 from tests.integration.support.watcher import start_watcher, wait_for
-from tests.test_failures import PrivateEngine
+from tests.integration.test_failures import PrivateEngine
 from tooling.scratch_images import build_scratch_image
 
 pytestmark = pytest.mark.django_db(transaction=True)
