@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -48,19 +47,18 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(request, "policies/form.html", {"form": form, "policy": policy}, status=status)
 
 
-def _parse_snapshot(text: str) -> list[dict[str, Any]] | None:
+def _parse_snapshot(text: str) -> list[removal.FrozenItem] | None:
+    """The previewed plan as posted back, or None when it is not one (damaged or forged)."""
     try:
         data = json.loads(text)
     except (TypeError, ValueError):
         return None
     if not isinstance(data, list) or len(data) > MAX_ITEMS:
         return None
-    for item in data:
-        if not isinstance(item, dict) or not isinstance(item.get("reference"), str):
-            return None
-        if not isinstance(item.get("image_id"), str) or not isinstance(item.get("containers", []), list):
-            return None
-    return data
+    try:
+        return removal.items_from_json(data)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return None
 
 
 @require_http_methods(["GET", "POST"])

@@ -240,10 +240,9 @@ def test_an_admin_previews_then_removes_exactly_that_plan(live_url, as_admin, en
     image_id = images.build(tag, busybox=False)
     preview = _preview(as_admin, live_url, ref=tag)
     assert preview["mode"] == "remove" and preview["items"][0]["action"] == "delete"
-    assert preview["snapshot"] == [
-        {k: v for k, v in item.items()}
-        for item in removal.removal_plan(environment=environment, refs=[tag]).snapshot(force=False)
-    ]
+    assert preview["snapshot"] == removal.items_to_json(
+        removal.removal_plan(environment=environment, refs=[tag]).snapshot(force=False)
+    )
     done = as_admin.post(
         live_url + ENV + "/removals/", json={"refs": [tag], "snapshot": preview["snapshot"]}, timeout=30
     )

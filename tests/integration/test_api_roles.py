@@ -180,7 +180,7 @@ def _call(world: World, name: str, method: str, role: str) -> Call:
         tag = f"apimatrix-rm-{secrets.token_hex(3)}:v1"
         image_id = world.images.build(tag, busybox=False)
         plan = removal.removal_plan(environment=world.environment, refs=[tag])
-        body = {"refs": [tag], "snapshot": plan.snapshot(force=False), "reason": "matrix"}
+        body = {"refs": [tag], "snapshot": removal.items_to_json(plan.snapshot(force=False)), "reason": "matrix"}
 
         def removed_or_requested() -> bool:
             if role == ADMIN:
