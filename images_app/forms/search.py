@@ -7,9 +7,8 @@ from typing import Any, cast
 
 from django import forms
 
-from images_app.models import Registry
 from images_app.references import is_docker_hub, looks_like_registry
-from images_app.selectors.registries import registry_for_host, registry_host
+from images_app.selectors.registries import registries_all, registry_for_host, registry_get_or_none, registry_host
 from images_app.selectors.search import SearchQuery
 
 MAX_TERM_LENGTH = 200
@@ -31,7 +30,7 @@ class SearchForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [("", "Docker Hub")]
-        for registry in Registry.objects.all():
+        for registry in registries_all():
             try:
                 choices.append((str(registry.pk), f"{registry.name} ({registry_host(registry)})"))
             except ValueError:
@@ -53,7 +52,7 @@ class SearchForm(forms.Form):
             return data
         registry = None
         if data.get("index"):
-            registry = Registry.objects.filter(pk=data["index"]).first()
+            registry = registry_get_or_none(data["index"])
         first, slash, rest = term.partition("/")
         if slash and looks_like_registry(first):
             host = first.lower()
