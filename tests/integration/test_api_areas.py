@@ -76,7 +76,9 @@ def test_a_policy_previews_and_runs_exactly_its_snapshot_as_a_request(
     assert going == {f"{old}:1", f"{old}:2"} and not preview["removes_everything"]
     assert ran.status_code == 200, ran.text
     request = CleanupRequest.objects.get(pk=ran.json()["request"])
-    assert {item["reference"] for item in request.items} == going
+    # Whole images go by ID: the request names exactly the previewed ones.
+    going_ids = {row["image_id"] for row in preview["rows"] if row["decision"] != "keep"}
+    assert {item["image_id"] for item in request.items} == going_ids
     assert forged.status_code == 400
 
 
