@@ -31,6 +31,7 @@ from images_app.services.notifications import (
     notify_updates_available,
 )
 from images_app.services.pulls import pull_start
+from images_app.services.removal import FrozenItem
 from images_app.services.updates import updates_check_run
 from tests.integration.conftest import start_worker
 from tests.integration.support.pulls import wait_until
@@ -178,7 +179,7 @@ def test_a_removal_request_reaches_the_admins_but_not_the_requester(admin_user, 
     request = cleanup_request_create(
         environment=environment,
         kind="remove",
-        items=[{"reference": "app:1", "image_id": "sha256:" + "1" * 64}],
+        items=[FrozenItem(image_id="sha256:" + "1" * 64, reference="app:1")],
         reason="old",
         actor=operator,
     )
@@ -286,7 +287,7 @@ def test_events_reach_receivers_through_the_worker_with_retries(
     request = cleanup_request_create(
         environment=environment,
         kind="remove",
-        items=[{"reference": "app:1", "image_id": "sha256:" + "2" * 64}],
+        items=[FrozenItem(image_id="sha256:" + "2" * 64, reference="app:1")],
         reason="cleanup",
         actor=operator,
     )
