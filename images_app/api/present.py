@@ -12,12 +12,16 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-from images_app.models import AuditEvent, CleanupRequest, PullJob, RemovalJob
+from images_app.models import AuditEvent, CleanupRequest, PullJob, RemovalJob, RetentionPolicy
 from images_app.selectors.images import ImagePage, ImageRow, SpaceSummary
 from images_app.selectors.registries import RegistryRow
 from images_app.selectors.search import SearchResults
+from images_app.selectors.updates import OutdatedTag
+from images_app.selectors.usage import LastUse
 from images_app.services import removal
 from images_app.services.removal import FrozenItem
+from images_app.services.retention import PolicyPreview
+from images_app.update_state import Verdict as UpdateVerdict
 
 
 def _when(value: datetime | None) -> str | None:
@@ -43,7 +47,30 @@ def totals(summary: SpaceSummary) -> dict[str, int]:
     }
 
 
-def image_row(row: ImageRow) -> dict[str, Any]:
+def last_use(use: LastUse | None) -> dict[str, Any] | None:
+    if use is None:
+        return None
+    return {
+        "last_used": _when(use.last_used),
+        "container": use.container_name,
+        "in_use_now": use.in_use_now,
+        "watched_since": _when(use.horizon),
+        "unused_since": _when(use.unused_since),
+    }
+
+
+def update_state(verdict: UpdateVerdict | None) -> dict[str, Any] | None:
+    if verdict is None:
+        return None
+    return {
+        "state": str(verdict.state),
+        "reason": str(verdict.reason),
+        "remote_digest": verdict.remote_digest,
+        "checked_at": _when(verdict.checked_at),
+    }
+
+
+def image_row(row: ImageRow, update: UpdateVerdict | None = None) -> dict[str, Any]:
     image = row.image
     return {
         "id": image.id,
@@ -61,6 +88,8 @@ def image_row(row: ImageRow) -> dict[str, Any]:
         "other_tags": [t for t in image.repo_tags if t != row.reference],
         "repo_digests": list(image.repo_digests),
         "labels": dict(image.labels),
+        "last_use": last_use(row.last_use),
+        "update": update_state(update),
     }
 
 
@@ -311,3 +340,59 @@ def audit_event(event: AuditEvent) -> dict[str, Any]:
 
 def page_size() -> int:
     return settings.BERTH_PAGE_SIZE
+
+
+def outdated_tag(item: OutdatedTag) -> dict[str, Any]:
+    return {
+        "reference": item.reference,
+        "image_id": item.image_id,
+        "remote_digest": item.verdict.remote_digest,
+        "remote_created": _when(item.verdict.remote_created),
+        "checked_at": _when(item.verdict.checked_at),
+    }
+
+
+def policy(p: RetentionPolicy) -> dict[str, Any]:
+    return {
+        "id": p.pk,
+        "name": p.name,
+        "environment": p.environment.name if p.environment is not None else None,
+        "enabled": p.enabled,
+        "action": p.action,
+        "unused_days": p.unused_days,
+        "keep_newest": p.keep_newest,
+        "dangling_hours": p.dangling_hours,
+        "disk_budget_bytes": p.disk_budget_bytes,
+        "exclude_references": [line for line in p.exclude_references.splitlines() if line.strip()],
+        "exclude_labels": [line for line in p.exclude_labels.splitlines() if line.strip()],
+        "interval_minutes": p.interval_minutes,
+        "cron": p.cron,
+        "owner": p.owner.get_username(),
+        "last_run_at": _when(p.last_run_at),
+        "last_run_summary": p.last_run_summary,
+    }
+
+
+def policy_preview(preview: PolicyPreview) -> dict[str, Any]:
+    return {
+        "policy": policy(preview.policy),
+        "environment": preview.environment.name,
+        "removes_everything": preview.removes_everything,
+        "bytes_freed": preview.bytes_freed,
+        "counts": dict(preview.counts),
+        "rows": [
+            {
+                "image_id": row.image_id,
+                "tags": list(row.tags),
+                "decision": row.decision,
+                "reason": row.verdict.reason,
+                "blocked": row.blocked,
+                "last_use": last_use(row.last_use),
+                "running_containers": row.running,
+                "stopped_containers": row.stopped,
+                "freed": row.freed,
+            }
+            for row in preview.rows
+        ],
+        "snapshot": [frozen_item(item) for item in preview.snapshot()],
+    }

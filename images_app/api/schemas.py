@@ -52,6 +52,23 @@ class TotalsOut(serializers.Serializer):
     reclaimable = serializers.IntegerField(help_text="Upper bound: shared layers may stay.")
 
 
+class LastUseOut(serializers.Serializer):
+    last_used = serializers.DateTimeField(allow_null=True, help_text="The last container created or started from it.")
+    container = serializers.CharField(allow_blank=True, help_text="That container's name.")
+    in_use_now = serializers.BooleanField(help_text="A running container uses it.")
+    watched_since = serializers.DateTimeField(
+        allow_null=True, help_text="The horizon: before it, use is unknown (null: this engine is not watched)."
+    )
+    unused_since = serializers.DateTimeField(allow_null=True, help_text="Known unused since then (null: unknown).")
+
+
+class UpdateStateOut(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["up_to_date", "update_available", "unknown"])
+    reason = serializers.CharField(allow_blank=True, help_text="Why unknown (built locally, registry unreachable...).")
+    remote_digest = serializers.CharField(allow_blank=True)
+    checked_at = serializers.DateTimeField(allow_null=True)
+
+
 class ImageRowOut(serializers.Serializer):
     id = serializers.CharField()
     short_id = serializers.CharField()
@@ -68,6 +85,8 @@ class ImageRowOut(serializers.Serializer):
     other_tags = serializers.ListField(child=serializers.CharField())
     repo_digests = serializers.ListField(child=serializers.CharField())
     labels = serializers.DictField(child=serializers.CharField())
+    last_use = LastUseOut(allow_null=True, help_text="What the watcher knows of its use (null: not asked).")
+    update = UpdateStateOut(allow_null=True, help_text="The stored update check of this tag (null: untagged).")
 
 
 class ImageListOut(serializers.Serializer):
@@ -499,3 +518,74 @@ class MeOut(serializers.Serializer):
     role = serializers.CharField()
     permissions = serializers.ListField(child=serializers.CharField())
     token = serializers.CharField(allow_null=True, help_text="The token's name, when called with one.")
+
+
+# --- what the watcher knows, update checks, retention policies -----------------------------------
+
+
+class OutdatedTagOut(serializers.Serializer):
+    reference = serializers.CharField()
+    image_id = serializers.CharField()
+    remote_digest = serializers.CharField()
+    remote_created = serializers.DateTimeField(allow_null=True)
+    checked_at = serializers.DateTimeField(allow_null=True)
+
+
+class UpdatesOut(serializers.Serializer):
+    last_check = serializers.DateTimeField(allow_null=True, help_text="When the last check of this engine ended.")
+    outdated = OutdatedTagOut(many=True)
+
+
+class AcceptedOut(serializers.Serializer):
+    message = serializers.CharField()
+
+
+class PolicyOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    environment = serializers.CharField(allow_null=True, help_text="null: every environment.")
+    enabled = serializers.BooleanField()
+    action = serializers.ChoiceField(choices=["ask", "apply"])
+    unused_days = serializers.IntegerField(allow_null=True)
+    keep_newest = serializers.IntegerField(allow_null=True)
+    dangling_hours = serializers.IntegerField(allow_null=True)
+    disk_budget_bytes = serializers.IntegerField(allow_null=True)
+    exclude_references = serializers.ListField(child=serializers.CharField())
+    exclude_labels = serializers.ListField(child=serializers.CharField())
+    interval_minutes = serializers.IntegerField(allow_null=True)
+    cron = serializers.CharField(allow_blank=True)
+    owner = serializers.CharField()
+    last_run_at = serializers.DateTimeField(allow_null=True)
+    last_run_summary = serializers.CharField(allow_blank=True)
+
+
+class PolicyRowOut(serializers.Serializer):
+    image_id = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    decision = serializers.ChoiceField(choices=["remove", "untag", "keep"])
+    reason = serializers.CharField(allow_blank=True, help_text="The rule or exclusion that decided it.")
+    blocked = serializers.CharField(allow_blank=True, help_text="Why the engine would refuse it (then kept).")
+    last_use = LastUseOut()
+    running_containers = serializers.IntegerField()
+    stopped_containers = serializers.IntegerField()
+    freed = serializers.IntegerField(help_text="Exact bytes its removal frees (its unique size).")
+
+
+class PolicyPreviewOut(serializers.Serializer):
+    policy = PolicyOut()
+    environment = serializers.CharField()
+    removes_everything = serializers.BooleanField()
+    bytes_freed = serializers.IntegerField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    rows = PolicyRowOut(many=True)
+    snapshot = FrozenItem(many=True, help_text="Send it back unchanged to run exactly this plan.")
+
+
+class PolicyRunIn(serializers.Serializer):
+    snapshot = FrozenItem(many=True, help_text="The preview's snapshot, unchanged.", max_length=MAX_REFS)
+
+
+class PolicyRunOut(serializers.Serializer):
+    message = serializers.CharField()
+    request = serializers.IntegerField(allow_null=True, help_text="The removal request it created (action ask).")
+    removal_job = serializers.IntegerField(allow_null=True, help_text="The removal job it started (action apply).")

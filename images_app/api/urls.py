@@ -18,7 +18,18 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 import images_app.urls.images  # noqa: F401  (registers the `imageid` path converter)
 from images_app.api.errors import error_body
-from images_app.api.views import audit, environments, images, pulls, registries, removal, requests, search
+from images_app.api.views import (
+    audit,
+    environments,
+    images,
+    policies,
+    pulls,
+    registries,
+    removal,
+    requests,
+    search,
+    updates,
+)
 from images_app.api.views.base import IdConverter
 
 app_name = "api"
@@ -48,6 +59,11 @@ urlpatterns = [
     _api(E + "removals/", removal.RemovalCreate.as_view(), "removal_create"),
     _api(E + "removals/<apiid:pk>/", removal.RemovalJobDetail.as_view(), "removal_job"),
     _api(E + "search/", search.Search.as_view(), "search"),
+    _api(E + "updates/", updates.UpdateList.as_view(), "updates"),
+    _api(E + "updates/check/", updates.UpdateCheck.as_view(), "updates_check"),
+    _api("v1/policies/", policies.PolicyList.as_view(), "policy_list"),
+    _api("v1/policies/<apiid:pk>/environments/<slug:env>/preview/", policies.PolicyPreview.as_view(), "policy_preview"),
+    _api("v1/policies/<apiid:pk>/environments/<slug:env>/run/", policies.PolicyRun.as_view(), "policy_run"),
     _api("v1/requests/", requests.RequestList.as_view(), "request_list"),
     _api("v1/requests/<apiid:pk>/", requests.RequestDetail.as_view(), "request_detail"),
     _api("v1/requests/<apiid:pk>/approve/", requests.RequestApprove.as_view(), "request_approve"),

@@ -7,9 +7,8 @@ from typing import Any, cast
 
 from django import forms
 
-from images_app.models import Registry
 from images_app.references import is_docker_hub, looks_like_registry
-from images_app.selectors.registries import registry_for_host
+from images_app.selectors.registries import registries_all, registry_for_host, registry_get_or_none
 from images_app.selectors.search import SearchQuery
 
 MAX_TERM_LENGTH = 200
@@ -31,8 +30,9 @@ class SearchForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [("", "Docker Hub")]
-        for registry in Registry.objects.exclude(host=None):
-            choices.append((str(registry.pk), f"{registry.name} ({registry.host})"))
+        for registry in registries_all():
+            if registry.host is not None:  # an address that no longer parses names no index
+                choices.append((str(registry.pk), f"{registry.name} ({registry.host})"))
         cast(forms.ChoiceField, self.fields["index"]).choices = choices
 
     def clean_term(self) -> str:
@@ -50,7 +50,9 @@ class SearchForm(forms.Form):
             return data
         registry = None
         if data.get("index"):
-            registry = Registry.objects.exclude(host=None).filter(pk=data["index"]).first()
+            registry = registry_get_or_none(data["index"])
+            if registry is not None and registry.host is None:
+                registry = None
         first, slash, rest = term.partition("/")
         if slash and looks_like_registry(first):
             host = first.lower()

@@ -9,6 +9,7 @@ class NotificationEvent(models.TextChoices):
     REQUEST_PENDING = "request_pending", "A removal request awaits approval (to admins)"
     REQUEST_DECIDED = "request_decided", "Your removal request was decided"
     PULL_FAILED = "pull_failed", "Your pull failed"
+    POLICY_RUN = "policy_run", "A retention policy removed or asked to remove images (to admins)"
 
 
 class NotificationChannel(models.Model):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 
 from images_app import registry_client
 from images_app.crypto import SecretUnreadable, decrypt_secret
@@ -139,6 +140,15 @@ def registries_all() -> QuerySet[Registry]:
 
 def registry_exists(pk: int) -> bool:
     return Registry.objects.filter(pk=pk).exists()
+
+
+def registry_get(pk: int) -> Registry:
+    """One registry; Http404 when there is none."""
+    return get_object_or_404(Registry, pk=pk)
+
+
+def registry_get_or_none(pk: str | int) -> Registry | None:
+    return Registry.objects.filter(pk=pk).first()
 
 
 def registries_for_list() -> list[RegistryRow]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from images_app import engine
 from images_app.models import Environment, UpdateCheck, UpdateRun
 from images_app.update_state import CheckKey, RemoteAnswer, Verdict, check_key, decide
 
@@ -105,6 +106,11 @@ def outdated_tags(images: Iterable[ImageInfo]) -> list[OutdatedTag]:
         if verdict is not None and verdict.outdated:
             found.append(OutdatedTag(reference=tag, image_id=image.id, verdict=verdict))
     return sorted(found, key=lambda item: item.reference)
+
+
+def outdated_for_environment(environment: Environment) -> list[OutdatedTag]:
+    """Every tag of this engine with an update available: one engine call (its image list) and one query."""
+    return outdated_tags(engine.list_images(environment))
 
 
 def update_run_of(environment: Environment) -> UpdateRun | None:

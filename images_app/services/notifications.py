@@ -34,6 +34,7 @@ from images_app.models import (
     NotificationChannel,
     NotificationPreference,
     PullJob,
+    RetentionPolicy,
 )
 from images_app.models import (
     NotificationEvent as NotificationEvent,
@@ -130,6 +131,24 @@ def _message_for(event: str, object_id: int) -> tuple[Message, list[Any]] | None
             data={"request": req.pk, "status": req.status, "decided_by": by},
         )
         return message, [req.requested_by]
+    if event == Event.POLICY_RUN:
+        policy = RetentionPolicy.objects.select_related("environment", "owner").filter(pk=object_id).first()
+        if policy is None:
+            return None
+        # The run's own summary ("env: Request #12 created..." or "env: Removing 4 item(s)...").
+        summary = policy.last_run_summary or "ran"
+        environment = (
+            summary.split(":", 1)[0] if ":" in summary else (policy.environment.name if policy.environment else "")
+        )
+        message = Message(
+            event=event,
+            title=f"Retention policy {policy.name}: {summary}",
+            lines=(f"Action: {policy.action}", f"Owner: {policy.owner.get_username()}"),
+            url=_link("policy_list"),
+            environment=environment,
+            data={"policy": policy.pk, "name": policy.name, "action": policy.action, "summary": summary},
+        )
+        return message, list(_users_with("images_app.manage_retention"))
     if event == Event.PULL_FAILED:
         job = PullJob.objects.select_related("environment", "requested_by").filter(pk=object_id).first()
         if job is None:

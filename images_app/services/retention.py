@@ -30,6 +30,7 @@ from images_app.selectors.usage import LastUse, last_use_of, usage_values, watch
 from images_app.services import removal
 from images_app.services.audit import audit_record
 from images_app.services.cleanup_requests import cleanup_request_create
+from images_app.services.notifications import NotificationEvent, notify
 from images_app.sizes_and_ages import human_size
 
 logger = logging.getLogger(__name__)
@@ -199,7 +200,7 @@ def policy_run(
     *,
     policy: RetentionPolicy,
     environment: Environment,
-    snapshot: list[dict[str, Any]] | None = None,
+    snapshot: list[removal.FrozenItem] | None = None,
     trigger: str = "schedule",
     user: Any = None,
     request: Any = None,
@@ -210,7 +211,7 @@ def policy_run(
         raise ReadOnlyMode()
     preview = policy_preview(policy, environment)
     if snapshot is not None:
-        items = removal.removal_confirm(plan=preview.plan, snapshot=removal.items_from_json(snapshot), force=True)
+        items = removal.removal_confirm(plan=preview.plan, snapshot=snapshot, force=True)
     else:
         items = preview.snapshot()
     freed = sum(i.unique_size for i in items)
@@ -266,6 +267,9 @@ def policy_run(
     RetentionPolicy.objects.filter(pk=policy.pk).update(
         last_run_summary=f"{environment.name}: {result.message}"[:500]
     )
+    if items:
+        # Admins hear of every run that removed or asked to remove something (after the commit).
+        notify(NotificationEvent.POLICY_RUN, policy.pk)
     return result
 
 

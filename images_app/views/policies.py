@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from images_app.environments import environment_get, environments_all
 from images_app.forms.policies import RetentionPolicyForm
 from images_app.models import RetentionPolicy
+from images_app.selectors.policies import policies_all, policy_get
 from images_app.services import removal
 from images_app.services.retention import policy_environments, policy_preview, policy_run, policy_save
 
@@ -29,7 +29,7 @@ def _require_policy_admin(request: HttpRequest) -> None:
 @require_safe
 def policy_list(request: HttpRequest) -> HttpResponse:
     _require_policy_admin(request)
-    policies = list(RetentionPolicy.objects.select_related("environment", "owner"))
+    policies = policies_all()
     environments = environments_all()
     rows = [(p, [p.environment] if p.environment_id else environments) for p in policies]
     return render(request, "policies/list.html", {"rows": rows})
@@ -48,26 +48,25 @@ def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(request, "policies/form.html", {"form": form, "policy": policy}, status=status)
 
 
-def _parse_snapshot(text: str) -> list[dict[str, Any]] | None:
+def _parse_snapshot(text: str) -> list[removal.FrozenItem] | None:
+    """The previewed plan as posted back, or None when it is not one (damaged or forged)."""
     try:
         data = json.loads(text)
     except (TypeError, ValueError):
         return None
     if not isinstance(data, list) or len(data) > MAX_ITEMS:
         return None
-    for item in data:
-        if not isinstance(item, dict) or not isinstance(item.get("reference"), str):
-            return None
-        if not isinstance(item.get("image_id"), str) or not isinstance(item.get("containers", []), list):
-            return None
-    return data
+    try:
+        return removal.items_from_json(data)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return None
 
 
 @require_http_methods(["GET", "POST"])
 def policy_preview_view(request: HttpRequest, pk: int, env: str) -> HttpResponse:
     """GET: the preview. POST: run exactly the previewed plan (or say what changed since)."""
     _require_policy_admin(request)
-    policy = get_object_or_404(RetentionPolicy.objects.select_related("owner", "environment"), pk=pk)
+    policy = policy_get(pk)
     environment = environment_get(env)
     if environment not in policy_environments(policy):
         raise PermissionDenied(f"Policy {policy.name} is not for {environment.name}.")

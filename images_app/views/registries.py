@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -13,7 +13,12 @@ from images_app.errors import RegistryError
 from images_app.forms.registries import RegistryForm
 from images_app.models import Registry
 from images_app.roles import AuthenticatedRequest
-from images_app.selectors.registries import registries_for_list, registry_catalog, registry_tag_rows
+from images_app.selectors.registries import (
+    registries_for_list,
+    registry_catalog,
+    registry_get,
+    registry_tag_rows,
+)
 from images_app.services.registries import (
     registry_create as registry_create_service,
 )
@@ -68,7 +73,7 @@ def registry_create(request: AuthenticatedRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def registry_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    registry = get_object_or_404(Registry, pk=pk)
+    registry = registry_get(pk)
     _require_manage(request, "registry_changed", registry.name)
     form = RegistryForm(request.POST or None, instance=registry)
     if request.method == "POST" and form.is_valid():
@@ -91,7 +96,7 @@ def registry_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def registry_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    registry = get_object_or_404(Registry, pk=pk)
+    registry = registry_get(pk)
     _require_manage(request, "registry_removed", registry.name)
     if request.method == "POST":
         name = registry.name
@@ -103,7 +108,7 @@ def registry_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @require_safe
 def registry_browse(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    registry = get_object_or_404(Registry, pk=pk)
+    registry = registry_get(pk)
     repository = request.GET.get("repository", "").strip().strip("/")
     if repository:
         # "Open a repository by name": needed when the catalog is disabled.
@@ -121,7 +126,7 @@ def registry_browse(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @require_safe
 def registry_tags(request: AuthenticatedRequest, pk: int, repository: str) -> HttpResponse:
-    registry = get_object_or_404(Registry, pk=pk)
+    registry = registry_get(pk)
     context: dict[str, object] = {"registry": registry, "host": _host(registry), "repository": repository}
     status = 200
     try:

@@ -146,7 +146,7 @@ def _act(
         )
         return redirect("request_detail", pk=done.cleanup_request.pk)
     if done.outcome == REMOVED and done.job is not None:
-        report_messages(request, done.job.results)
+        report_messages(request, removal.results_from_json(done.job.results))
         return redirect("image_list", env=environment.name)
     assert done.job is not None  # QUEUED always carries its job
     messages.info(request, f"Removing {len(done.items)} images: follow the progress below.")

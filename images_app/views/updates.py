@@ -8,10 +8,9 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from images_app import engine
 from images_app.environments import environment_get
 from images_app.roles import AuthenticatedRequest
-from images_app.selectors.updates import outdated_tags, update_run_of
+from images_app.selectors.updates import outdated_for_environment, update_run_of
 from images_app.services.pulls import pull_start
 from images_app.services.updates import updates_check_request
 
@@ -29,7 +28,7 @@ def updates_check_now(request: AuthenticatedRequest, env: str) -> HttpResponse:
 def updates_pull_all(request: AuthenticatedRequest, env: str) -> HttpResponse:
     environment = environment_get(env)
     # The list is read again on POST: only tags that are outdated now are pulled, whatever was posted.
-    outdated = outdated_tags(engine.list_images(environment))
+    outdated = outdated_for_environment(environment)
     if request.method == "POST":
         chosen = set(request.POST.getlist("ref"))
         started = joined = 0

@@ -240,10 +240,9 @@ def test_an_admin_previews_then_removes_exactly_that_plan(live_url, as_admin, en
     image_id = images.build(tag, busybox=False)
     preview = _preview(as_admin, live_url, ref=tag)
     assert preview["mode"] == "remove" and preview["items"][0]["action"] == "delete"
-    assert preview["snapshot"] == [
-        {k: v for k, v in item.items()}
-        for item in removal.removal_plan(environment=environment, refs=[tag]).snapshot(force=False)
-    ]
+    assert preview["snapshot"] == removal.items_to_json(
+        removal.removal_plan(environment=environment, refs=[tag]).snapshot(force=False)
+    )
     done = as_admin.post(
         live_url + ENV + "/removals/", json={"refs": [tag], "snapshot": preview["snapshot"]}, timeout=30
     )
@@ -399,11 +398,11 @@ def test_registries_are_managed_by_admins_and_passwords_are_write_only(live_url,
 
 def test_audit_events_filter_page_by_cursor_and_export(live_url, as_viewer, as_admin, admin_user):
     for n in range(60):
-        audit_record(action="api_probe", outcome="info", actor=admin_user, target_reference=f"probe-{n}")
+        audit_record(action="registry_changed", outcome="info", actor=admin_user, target_reference=f"probe-{n}")
     url = live_url + V1 + "/audit/events/"
-    first = as_viewer.get(url, params={"action": "api_probe"}, timeout=10).json()
+    first = as_viewer.get(url, params={"action": "registry_changed"}, timeout=10).json()
     assert first["count"] == 60 and len(first["results"]) == 50 and first["older"] is not None
-    second = as_viewer.get(url, params={"action": "api_probe", "before": first["older"]}, timeout=10).json()
+    second = as_viewer.get(url, params={"action": "registry_changed", "before": first["older"]}, timeout=10).json()
     assert len(second["results"]) == 10 and second["older"] is None
     seen = [e["target_reference"] for e in first["results"] + second["results"]]
     assert sorted(seen) == sorted(f"probe-{n}" for n in range(60))
@@ -412,7 +411,7 @@ def test_audit_events_filter_page_by_cursor_and_export(live_url, as_viewer, as_a
     bad = as_viewer.get(url, params={"date_from": "yesterday"}, timeout=10)
     assert (bad.status_code, bad.json()["field"]) == (400, "date_from")
     assert as_viewer.get(live_url + V1 + "/audit/export/jsonl/", timeout=10).status_code == 403
-    export = as_admin.get(live_url + V1 + "/audit/export/jsonl/", params={"action": "api_probe"}, timeout=30)
+    export = as_admin.get(live_url + V1 + "/audit/export/jsonl/", params={"action": "registry_changed"}, timeout=30)
     assert export.status_code == 200 and export.headers["Content-Type"].startswith("application/x-ndjson")
     assert len(export.text.strip().splitlines()) == 60
     assert _via_api(AuditEvent.objects.get(action="audit_exported"))

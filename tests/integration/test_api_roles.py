@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.urls import get_resolver
 
-from images_app.models import ApiToken, AuditEvent, CleanupRequest, PullJob, Registry, RemovalJob
+from images_app.models import ApiToken, AuditEvent, CleanupRequest, PullJob, Registry, RemovalJob, RetentionPolicy
 from images_app.models.cleanup import RemovalKind
 from images_app.roles import ADMIN, OPERATOR, VIEWER
 from images_app.services import removal
@@ -54,6 +54,11 @@ TABLE: dict[str, list[Rule]] = {
     "removal_create": [Rule("POST", CHANGERS, {OPERATOR: 201, ADMIN: 200})],  # a request, or the removal
     "removal_job": [Rule("GET", STAFF)],
     "search": [Rule("GET", STAFF)],
+    "updates": [Rule("GET", STAFF)],
+    "updates_check": [Rule("POST", CHANGERS, 202)],
+    "policy_list": [Rule("GET", ADMINS)],
+    "policy_preview": [Rule("GET", ADMINS)],
+    "policy_run": [Rule("POST", ADMINS)],
     "request_list": [Rule("GET", STAFF)],
     "request_detail": [Rule("GET", STAFF)],
     "request_approve": [Rule("POST", ADMINS)],
@@ -93,6 +98,7 @@ class World:
     registry: Registry
     event: AuditEvent
     index_registry: Registry
+    policy: RetentionPolicy
     made: list[str] = field(default_factory=list)
 
 
@@ -143,6 +149,10 @@ def world(live_url, environment, images, viewer, operator, admin_user, make_user
         registry=registry,
         event=AuditEvent.objects.order_by("-id").first(),
         index_registry=index_registry,
+        # Excludes every image: previewing or running it on the shared engine removes nothing.
+        policy=RetentionPolicy.objects.create(
+            name="api-matrix", environment=environment, unused_days=30, exclude_references="*", owner=admin_user
+        ),
     )
     world.cleanup_request = _pending(world, tag)
     return world
@@ -180,7 +190,7 @@ def _call(world: World, name: str, method: str, role: str) -> Call:
         tag = f"apimatrix-rm-{secrets.token_hex(3)}:v1"
         image_id = world.images.build(tag, busybox=False)
         plan = removal.removal_plan(environment=world.environment, refs=[tag])
-        body = {"refs": [tag], "snapshot": plan.snapshot(force=False), "reason": "matrix"}
+        body = {"refs": [tag], "snapshot": removal.items_to_json(plan.snapshot(force=False)), "reason": "matrix"}
 
         def removed_or_requested() -> bool:
             if role == ADMIN:
@@ -198,6 +208,20 @@ def _call(world: World, name: str, method: str, role: str) -> Call:
             f"/api/v1/requests/{pending.pk}/{action}/",
             body,
             effect=lambda: CleanupRequest.objects.get(pk=pending.pk).status != CleanupRequest.Status.PENDING,
+        )
+    if name == "updates_check":
+        who = world.users[role]
+        return Call(
+            f"{env}/updates/check/",
+            {},
+            effect=lambda: AuditEvent.objects.filter(action="updates_check_requested", actor=who).exists(),
+        )
+    if name == "policy_run":
+        policy = world.policy
+        return Call(
+            f"/api/v1/policies/{policy.pk}/environments/{world.environment.name}/run/",
+            {"snapshot": []},
+            effect=lambda: "Nothing to remove" in RetentionPolicy.objects.get(pk=policy.pk).last_run_summary,
         )
     if name == "registry_list" and method == "POST":
         reg = f"new-{role}-{secrets.token_hex(2)}"
@@ -234,6 +258,9 @@ def _call(world: World, name: str, method: str, role: str) -> Call:
         "removal_preview": Call(f"{env}/removals/preview/", params={"ref": world.tag}),
         "removal_job": Call(f"{env}/removals/{world.removal_job.pk}/"),
         "search": Call(f"{env}/search/", params={"term": "matrix", "index": world.index_registry.pk}),
+        "updates": Call(f"{env}/updates/"),
+        "policy_list": Call("/api/v1/policies/"),
+        "policy_preview": Call(f"/api/v1/policies/{world.policy.pk}/environments/{world.environment.name}/preview/"),
         "request_list": Call("/api/v1/requests/"),
         "request_detail": Call(f"/api/v1/requests/{world.cleanup_request.pk}/"),
         "registry_list": Call("/api/v1/registries/"),

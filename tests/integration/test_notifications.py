@@ -21,6 +21,7 @@ from images_app.models import (
     NotificationChannel,
     NotificationEvent,
     PullJob,
+    RetentionPolicy,
 )
 from images_app.services.cleanup_requests import cleanup_request_create, cleanup_request_reject
 from images_app.services.notifications import (
@@ -30,6 +31,7 @@ from images_app.services.notifications import (
     notify_updates_available,
 )
 from images_app.services.pulls import pull_start
+from images_app.services.removal import FrozenItem
 from images_app.services.updates import updates_check_run
 from tests.integration.conftest import start_worker
 from tests.integration.support.pulls import wait_until
@@ -177,7 +179,7 @@ def test_a_removal_request_reaches_the_admins_but_not_the_requester(admin_user, 
     request = cleanup_request_create(
         environment=environment,
         kind="remove",
-        items=[{"reference": "app:1", "image_id": "sha256:" + "1" * 64}],
+        items=[FrozenItem(image_id="sha256:" + "1" * 64, reference="app:1")],
         reason="old",
         actor=operator,
     )
@@ -285,7 +287,7 @@ def test_events_reach_receivers_through_the_worker_with_retries(
     request = cleanup_request_create(
         environment=environment,
         kind="remove",
-        items=[{"reference": "app:1", "image_id": "sha256:" + "2" * 64}],
+        items=[FrozenItem(image_id="sha256:" + "2" * 64, reference="app:1")],
         reason="cleanup",
         actor=operator,
     )
@@ -305,3 +307,28 @@ def test_events_reach_receivers_through_the_worker_with_retries(
     wait_until(lambda: "pull_failed" in receiver.events(), 60, "the failed pull's notification")
     payload = next(r["json"] for r in receiver.received if r["json"].get("event") == "pull_failed")
     assert payload["data"] == {"pull": job.pk, "reference": job.reference}
+
+
+def test_a_retention_policy_run_reaches_the_admins_and_the_channels(admin_user, second_admin, environment, receiver):
+    for user, address in ((admin_user, "ada@example.com"), (second_admin, "bo@example.com")):
+        user.email = address
+        user.save(update_fields=["email"])
+    _channel(admin_user, "json", "webhook", url=receiver.url, events=["policy_run"])
+    policy = RetentionPolicy.objects.create(
+        name="nightly",
+        environment=environment,
+        unused_days=30,
+        action=RetentionPolicy.Action.ASK,
+        owner=admin_user,
+        last_run_summary="local: Request #7 created for an admin to approve.",
+    )
+
+    notification = notification_build(NotificationEvent.POLICY_RUN, policy.pk)
+
+    assert notification is not None
+    assert notification.title == "Retention policy nightly: local: Request #7 created for an admin to approve."
+    assert _deliver_all() == ["sent", "sent", "sent"]  # the webhook, and an email to each admin
+    body = next(r["json"] for r in receiver.received if r["path"] == f"/hooks/{TOKEN}")
+    assert body["event"] == "policy_run" and body["data"]["name"] == "nightly"
+    emailed = set(Delivery.objects.filter(user__isnull=False).values_list("user__username", flat=True))
+    assert emailed == {admin_user.username, second_admin.username}

@@ -1,7 +1,9 @@
 """Replays recorded HTTP exchanges on a loopback port: the registry client's tests need no registry.
 
-Each exchange is what a registry answered to one request (method and path with query, as sent),
-recorded from docker-registry 2.8 and Docker Hub's token flow. The server answers them in order,
+Each exchange is what a registry answers to one request (path with query, as sent), written down
+in the shapes docker-registry (distribution) and Docker Hub's token service use: the `Link: <...>;
+rel="next"` paging header, `{"errors": [...]}` bodies, Basic and Bearer challenges, `{"token": ...}`.
+The server answers them in order,
 checks each request against its record (path and, when recorded, the Authorization header), and
 refuses anything unrecorded with 599, so a client that asks something new fails loudly.
 """

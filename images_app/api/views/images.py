@@ -16,6 +16,7 @@ from images_app.environments import environment_get
 from images_app.errors import EngineError, ImageNotFound
 from images_app.forms.images import ImageFilterForm, filter_rejection
 from images_app.selectors.images import ImageListQuery, image_listing, image_page
+from images_app.selectors.updates import verdicts_for_rows
 
 ENV = OpenApiParameter("env", str, OpenApiParameter.PATH, pattern=r"^[-a-zA-Z0-9_]+$", description="Environment name")
 IMAGE_ID = OpenApiParameter(
@@ -59,6 +60,7 @@ class ImageList(ApiView):
             raise _rejected_filter(query, error) from error
         paginator = Paginator(listing.rows, settings.BERTH_PAGE_SIZE)
         page = paginator.get_page(request.query_params.get("page"))
+        updates = verdicts_for_rows(list(page.object_list))  # the stored checks of this page's tags: one query
         return Response(
             {
                 "count": paginator.count,
@@ -68,7 +70,7 @@ class ImageList(ApiView):
                 "engine_total": listing.engine_total,
                 "filtered": listing.filtered,
                 "totals": present.totals(listing.totals),
-                "results": [present.image_row(row) for row in page.object_list],
+                "results": [present.image_row(row, updates.get(row.reference)) for row in page.object_list],
             }
         )
 

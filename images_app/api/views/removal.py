@@ -104,7 +104,10 @@ class RemovalCreate(ApiView):
         refs = _clean_refs(data.get("refs") or [])
         if kind == RemovalKind.REMOVE and not refs:
             raise ApiError(400, "invalid", "Choose at least one image to remove.", field="refs")
-        snapshot = removal.items_from_json([dict(item) for item in data["snapshot"]])
+        try:
+            snapshot = removal.items_from_json([dict(item) for item in data["snapshot"]])
+        except ValueError as exc:
+            raise ApiError(400, "invalid", f"The snapshot is not a preview's: {exc}.", field="snapshot") from exc
         try:
             done = removal_submit(
                 environment=environment,
