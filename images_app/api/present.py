@@ -255,7 +255,7 @@ def removal_job(job: RemovalJob) -> dict[str, Any]:
         "done_count": job.done_count,
         "items": [frozen_item(i) for i in job.items or []],
         "results": [item_result(r) for r in job.results or []],
-        "summary": removal.results_summary(job.results or []),
+        "summary": removal.results_summary(removal.results_from_json(job.results or [])),
         "error": job.error_message,
         "cleanup_request": job.cleanup_request_id,
     }
