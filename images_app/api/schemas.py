@@ -4,6 +4,9 @@ Responses are built as plain dicts by images_app/api/present.py (cheap on a 1,00
 these serializers document them, and the schema tests (Schemathesis) check that every response
 matches. Request bodies are validated by the input serializers here, then by the pages' forms
 and services, so a rule lives once.
+
+Why one module over ~350 lines: it is the API's whole documented surface, one serializer per shape
+with no logic; split by area it would scatter the shared ones (errors, frozen items, totals).
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""What the image pages show, assembled from a constant number of engine calls."""
+"""What the image pages show, assembled from a constant number of engine calls (or none, from the inventory).
+
+Why one module over ~350 lines: the list's rows, filters, sort, totals and the image page share the
+row type and its rules; the inventory (selectors/inventory.py), last use (selectors/usage.py) and
+update state (selectors/updates.py) already live beside it.
+"""
 
 from __future__ import annotations
 

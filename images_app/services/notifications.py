@@ -7,6 +7,9 @@ delivery is its own task: state first (pending -> sending, by conditional UPDATE
 transport, then the result; a failure goes back to pending and is retried with exponential
 backoff until BERTH_NOTIFY_ATTEMPTS, then stays failed, on the admin page and in the history.
 Each delivery's outcome is audited exactly once.
+
+Why one module over ~350 lines: channels, preferences, building and delivering are one pipeline read
+top to bottom; the pure parts (payloads, transports) already live in their own modules.
 """
 
 from __future__ import annotations

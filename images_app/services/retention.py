@@ -1,9 +1,12 @@
 """Retention policies: preview exactly what a policy removes, run exactly that, on demand or on schedule.
 
 The facts come from the engine (images, containers, the exact disk report) and the watcher (last
-use); retention_rules decides; the removal planner (services/removal.py) turns the choice into what
+use); retention_rules decides; the removal planner (services/removal/) turns the choice into what
 `docker rmi` will do, and its drift check guards a run confirmed from a preview page. `ask` freezes
 the plan into a removal request (four-eyes as for any request); `apply` removes at once.
+
+Why one module over ~350 lines: preview and run must be read together (a run executes exactly a
+preview); the rules themselves are pure, in retention_rules.py.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ A run lists each environment's images (one engine call each), gathers the tags t
 digest recorded for their repository, asks each (registry, repository, tag) once whatever
 the number of environments holding it (images_app.update_checker), stores the answers in
 UpdateCheck and records one audit event. It never pulls and never changes an image.
+
+Why one module over ~350 lines: one run from the image lists to the stored answers; the rule
+(update_state.py) and the HTTP (update_checker.py, registry_client.py) already live elsewhere.
 """
 
 from __future__ import annotations
