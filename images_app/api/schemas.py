@@ -584,6 +584,33 @@ class PolicyPreviewOut(serializers.Serializer):
     snapshot = FrozenItem(many=True, help_text="Send it back unchanged to run exactly this plan.")
 
 
+class PolicyIn(serializers.Serializer):
+    """A policy as the policy form takes it (the same validation: patterns, labels, ranges, schedule)."""
+
+    name = serializers.CharField(max_length=100)
+    environment = serializers.CharField(
+        required=False, allow_null=True, default=None, max_length=50, help_text="An environment's name; null: all."
+    )
+    enabled = serializers.BooleanField(required=False, default=True)
+    unused_days = serializers.IntegerField(required=False, allow_null=True, default=None)
+    keep_newest = serializers.IntegerField(required=False, allow_null=True, default=None)
+    dangling_hours = serializers.IntegerField(required=False, allow_null=True, default=None)
+    disk_budget_gb = serializers.DecimalField(
+        required=False, allow_null=True, default=None, max_digits=12, decimal_places=3
+    )
+    unknown_as_unused = serializers.BooleanField(required=False, default=False)
+    exclude_references = serializers.ListField(
+        child=serializers.CharField(max_length=500), required=False, default=list, max_length=50
+    )
+    exclude_labels = serializers.ListField(
+        child=serializers.CharField(max_length=500), required=False, default=list, max_length=50
+    )
+    allow_force = serializers.BooleanField(required=False, default=False)
+    action = serializers.ChoiceField(choices=["ask", "apply"], required=False, default="ask")
+    interval_minutes = serializers.IntegerField(required=False, allow_null=True, default=None)
+    cron = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+
+
 class PolicyRunIn(serializers.Serializer):
     snapshot = FrozenItem(many=True, help_text="The preview's snapshot, unchanged.", max_length=MAX_REFS)
 

@@ -62,6 +62,7 @@ urlpatterns = [
     _api(E + "updates/", updates.UpdateList.as_view(), "updates"),
     _api(E + "updates/check/", updates.UpdateCheck.as_view(), "updates_check"),
     _api("v1/policies/", policies.PolicyList.as_view(), "policy_list"),
+    _api("v1/policies/<apiid:pk>/", policies.PolicyDetail.as_view(), "policy_detail"),
     _api("v1/policies/<apiid:pk>/environments/<slug:env>/preview/", policies.PolicyPreview.as_view(), "policy_preview"),
     _api("v1/policies/<apiid:pk>/environments/<slug:env>/run/", policies.PolicyRun.as_view(), "policy_run"),
     _api("v1/requests/", requests.RequestList.as_view(), "request_list"),

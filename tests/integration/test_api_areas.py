@@ -16,9 +16,7 @@ pytestmark = pytest.mark.usefixtures("transactional_db")
 ENV = "/api/v1/environments/local"
 
 
-def test_image_rows_say_what_the_watcher_knows_and_the_update_state(
-    live_url, viewer, environment, images, unique_name
-):
+def test_image_rows_say_what_the_watcher_knows_and_the_update_state(live_url, viewer, environment, images, unique_name):
     tag = f"{unique_name('api-use')}:1"
     image_id = images.build(tag, busybox=False)
     horizon = timezone.now() - timedelta(days=40)
@@ -88,3 +86,25 @@ def _everything_but(repository: str, environment) -> list[str]:
 
     repositories = {t.rpartition(":")[0] for i in engine.list_images(environment) for t in i.repo_tags}
     return sorted(f"{r}:*" for r in repositories if r != repository) or ["nothing-else:*"]
+
+
+def test_an_admin_defines_and_changes_a_policy_with_the_pages_validation(live_url, admin_user, environment):
+    client = api_client(token_for(admin_user))
+    body = {"name": "nightly", "environment": "local", "keep_newest": 5, "exclude_labels": ["berth.keep=true"]}
+
+    created = client.post(live_url + "/api/v1/policies/", json=body, timeout=30)
+    no_rule = client.post(live_url + "/api/v1/policies/", json={"name": "empty"}, timeout=30)
+    bad_cron = client.post(live_url + "/api/v1/policies/", json={**body, "name": "x", "cron": "61 * * * *"}, timeout=30)
+    unknown_env = client.post(live_url + "/api/v1/policies/", json={**body, "environment": "nope"}, timeout=30)
+    pk = created.json()["id"]
+    changed = client.put(live_url + f"/api/v1/policies/{pk}/", json={**body, "action": "apply"}, timeout=30)
+
+    assert created.status_code == 201 and created.json()["owner"] == admin_user.username
+    assert (no_rule.status_code, no_rule.json()["code"]) == (400, "invalid")
+    assert (bad_cron.status_code, bad_cron.json()["field"]) == (400, "cron")
+    assert (unknown_env.status_code, unknown_env.json()["field"]) == (400, "environment")
+    assert changed.status_code == 200 and RetentionPolicy.objects.get(pk=pk).action == "apply"
+    assert RetentionPolicy.objects.filter(name__in=["empty", "x"]).count() == 0
+    events = AuditEvent.objects.filter(action__in=["retention_policy_created", "retention_policy_changed"])
+    assert sorted(e.action for e in events) == ["retention_policy_changed", "retention_policy_created"]
+    assert all(e.parameters.get("via") == "api" for e in events)

@@ -56,7 +56,8 @@ TABLE: dict[str, list[Rule]] = {
     "search": [Rule("GET", STAFF)],
     "updates": [Rule("GET", STAFF)],
     "updates_check": [Rule("POST", CHANGERS, 202)],
-    "policy_list": [Rule("GET", ADMINS)],
+    "policy_list": [Rule("GET", ADMINS), Rule("POST", ADMINS, 201)],
+    "policy_detail": [Rule("GET", ADMINS), Rule("PUT", ADMINS)],
     "policy_preview": [Rule("GET", ADMINS)],
     "policy_run": [Rule("POST", ADMINS)],
     "request_list": [Rule("GET", STAFF)],
@@ -216,6 +217,21 @@ def _call(world: World, name: str, method: str, role: str) -> Call:
             {},
             effect=lambda: AuditEvent.objects.filter(action="updates_check_requested", actor=who).exists(),
         )
+    if name == "policy_list" and method == "POST":
+        new = f"api-new-{role}-{secrets.token_hex(2)}"
+        return Call(
+            "/api/v1/policies/",
+            {"name": new, "unused_days": 30, "exclude_references": ["*"]},
+            effect=lambda: RetentionPolicy.objects.filter(name=new).exists(),
+        )
+    if name == "policy_detail" and method == "PUT":
+        days = 40 + ROLES.index(role)
+        policy = world.policy
+        return Call(
+            f"/api/v1/policies/{policy.pk}/",
+            {"name": policy.name, "environment": "local", "unused_days": days, "exclude_references": ["*"]},
+            effect=lambda: RetentionPolicy.objects.get(pk=policy.pk).unused_days == days,
+        )
     if name == "policy_run":
         policy = world.policy
         return Call(
@@ -260,6 +276,7 @@ def _call(world: World, name: str, method: str, role: str) -> Call:
         "search": Call(f"{env}/search/", params={"term": "matrix", "index": world.index_registry.pk}),
         "updates": Call(f"{env}/updates/"),
         "policy_list": Call("/api/v1/policies/"),
+        "policy_detail": Call(f"/api/v1/policies/{world.policy.pk}/"),
         "policy_preview": Call(f"/api/v1/policies/{world.policy.pk}/environments/{world.environment.name}/preview/"),
         "request_list": Call("/api/v1/requests/"),
         "request_detail": Call(f"/api/v1/requests/{world.cleanup_request.pk}/"),
@@ -282,6 +299,7 @@ def _state() -> tuple:
         sorted(RemovalJob.objects.values_list("pk", "status")),
         sorted(Registry.objects.values_list("pk", "name", "url")),
         sorted(ApiToken.objects.values_list("pk", "revoked_at")),
+        sorted(RetentionPolicy.objects.values_list("pk", "name", "unused_days")),
         # updates_checked: the result of an allowed "check now" a worker may record at any moment.
         AuditEvent.objects.exclude(outcome="denied")
         .exclude(action__in=["api_token_new_address", "updates_checked"])
