@@ -22,12 +22,12 @@ RUN set -eu; \
 # - psycopg's bundled libpq and OpenSSL copies: the final stage takes Debian's libpq5 (security updates from
 #   Debian), which psycopg loads by itself when psycopg-binary is absent;
 # - translations: Berth runs with USE_I18N = False, Django never reads them;
-# - GeoDjango (not an installed app), and uvicorn[standard]'s reload, websocket and YAML extras (Berth serves
-#   HTTP and SSE only; httptools and uvloop stay);
+# - GeoDjango (not an installed app), and uvicorn[standard]'s reload and websocket extras (Berth serves
+#   HTTP and SSE only; httptools and uvloop stay). PyYAML stays: drf-spectacular writes the API schema with it;
 # - pip and setuptools themselves, and debug symbols in the wheels' shared libraries (20 MB).
 RUN set -eu; \
     venv=/opt/berth/venv; site="$venv/lib/python3.11/site-packages"; \
-    "$venv/bin/pip" uninstall -q -y psycopg-binary watchfiles websockets pyyaml python-dotenv; \
+    "$venv/bin/pip" uninstall -q -y psycopg-binary watchfiles websockets python-dotenv; \
     "$venv/bin/pip" uninstall -q -y pip setuptools; \
     find "$site" \( -name '*.po' -o -name '*.mo' \) -delete; \
     rm -rf "$site/django/contrib/gis"; \
