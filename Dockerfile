@@ -24,13 +24,20 @@ RUN set -eu; \
 # - translations: Berth runs with USE_I18N = False, Django never reads them;
 # - GeoDjango (not an installed app), and uvicorn[standard]'s reload and websocket extras (Berth serves
 #   HTTP and SSE only; httptools and uvloop stay). PyYAML stays: drf-spectacular writes the API schema with it;
-# - pip and setuptools themselves, and debug symbols in the wheels' shared libraries (20 MB).
+# - pip and setuptools themselves, and debug symbols in the wheels' shared libraries (20 MB);
+# - what the API's docs page never serves (it is Swagger UI only, and the API renders JSON only): Redoc, the
+#   source maps (with the comments that point at them, or collectstatic's manifest would look for them) and DRF's
+#   browsable-API assets. Each static file is kept four times once collected (hashed, gzip, brotli): ~30 MB.
 RUN set -eu; \
     venv=/opt/berth/venv; site="$venv/lib/python3.11/site-packages"; \
     "$venv/bin/pip" uninstall -q -y psycopg-binary watchfiles websockets python-dotenv; \
     "$venv/bin/pip" uninstall -q -y pip setuptools; \
     find "$site" \( -name '*.po' -o -name '*.mo' \) -delete; \
     rm -rf "$site/django/contrib/gis"; \
+    sidecar="$site/drf_spectacular_sidecar/static/drf_spectacular_sidecar"; \
+    rm -rf "$sidecar/redoc" "$site/rest_framework/static"; \
+    find "$sidecar" -name '*.map' -delete; \
+    find "$sidecar" \( -name '*.js' -o -name '*.css' \) -exec sed -i '/sourceMappingURL=/d' {} +; \
     find "$site" -name '*.so*' -type f -exec strip --strip-unneeded {} +
 
 FROM ${BASE_IMAGE}
