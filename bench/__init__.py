@@ -84,3 +84,29 @@ def env_seconds(name: str, default: float) -> float:
     """A duration from the environment (benchmarks allow shorter runs for quick checks)."""
     raw = os.environ.get(name, "").strip()
     return float(raw) if raw else default
+
+
+def setup_django(workdir: str, docker_host: str) -> None:
+    """Django on a throwaway SQLite database in `workdir`, migrated, with `local` naming the engine at docker_host."""
+    import uuid
+
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "BERTH_DATA_DIR": workdir,
+            "DATABASE_URL": f"sqlite:///{workdir}/bench.sqlite3",
+            "BERTH_ENVIRONMENTS": f"local={docker_host}",
+            "DJANGO_DEBUG": "0",
+            "BERTH_MANIFEST_STATIC": "0",
+            "DJANGO_SECRET_KEY": "bench-only-" + uuid.uuid4().hex,
+            "BERTH_LOG_LEVEL": "WARNING",
+        }
+    )
+    os.environ.pop("BERTH_TEST_DATABASE", None)
+    os.makedirs(os.path.join(workdir, "static"), exist_ok=True)  # STATIC_ROOT, or WhiteNoise warns
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)

@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import docker
 
-from bench import heading, verdict
+from bench import heading, setup_django, verdict
 
 BENCH_LABEL = "berth.bench"
 SEED_DEADLINE_SECONDS = 900  # a bound on seeding, whatever the engine's speed
@@ -109,30 +109,12 @@ def cleanup(api: docker.APIClient, run: str, image_ids: list[str]) -> None:
 
 
 def _django_client(workdir: str, docker_host: str):  # a django.test.Client
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "BERTH_DATA_DIR": workdir,
-            "DATABASE_URL": f"sqlite:///{workdir}/bench.sqlite3",
-            "BERTH_ENVIRONMENTS": f"local={docker_host}",
-            "DJANGO_DEBUG": "0",
-            "BERTH_MANIFEST_STATIC": "0",
-            "DJANGO_SECRET_KEY": "bench-only-" + uuid.uuid4().hex,
-            "BERTH_LOG_LEVEL": "WARNING",
-        }
-    )
-    os.environ.pop("BERTH_TEST_DATABASE", None)
-    os.makedirs(os.path.join(workdir, "static"), exist_ok=True)  # STATIC_ROOT, or WhiteNoise warns
-    import django
-
-    django.setup()
+    setup_django(workdir, docker_host)
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.test import Client
 
     from images_app.roles import VIEWER, assign_role, ensure_roles
 
-    call_command("migrate", verbosity=0)
     ensure_roles()
     user = get_user_model().objects.create_user(username="bench", password=uuid.uuid4().hex)
     assign_role(user, VIEWER)

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 import docker
 import requests
 
+from bench import setup_django
 from tooling.registry_api import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, RegistryWriter
 
 ACCEPT = ", ".join(
@@ -77,28 +78,6 @@ def plain_heads(registry: str, name: str, tags: int, concurrency: int) -> float:
     return elapsed
 
 
-def _django(workdir: str, docker_host: str) -> None:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "BERTH_DATA_DIR": workdir,
-            "DATABASE_URL": f"sqlite:///{workdir}/bench.sqlite3",
-            "BERTH_ENVIRONMENTS": f"local={docker_host}",
-            "DJANGO_DEBUG": "0",
-            "BERTH_MANIFEST_STATIC": "0",
-            "DJANGO_SECRET_KEY": "bench-only-" + uuid.uuid4().hex,
-            "BERTH_LOG_LEVEL": "WARNING",
-        }
-    )
-    os.environ.pop("BERTH_TEST_DATABASE", None)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tags", type=int, default=500)
@@ -119,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         image_id = seed(api, registry, name, args.tags)
         print(f"seeded {args.tags} tags in the registry and the engine in {time.monotonic() - started:.1f}s")
-        _django(workdir, docker_host)
+        setup_django(workdir, docker_host)
         from django.conf import settings
 
         from images_app.environments import environment_get, sync_environments
