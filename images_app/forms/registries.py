@@ -66,3 +66,12 @@ class RegistryForm(forms.ModelForm[Registry]):
         if data.get("password") and data.get("clear_password"):
             self.add_error("clear_password", "Either type a new password or remove the stored one, not both.")
         return data
+
+    def service_fields(self) -> dict[str, str]:
+        """What registry_create takes from a valid form (the page and the API submit through this one map)."""
+        data = self.cleaned_data
+        return {"name": data["name"], "url": data["url"], "username": data["username"], "password": data["password"]}
+
+    def change_fields(self) -> dict[str, Any]:
+        """What registry_update takes: the same, and whether to forget the stored password."""
+        return {**self.service_fields(), "clear_password": self.cleaned_data.get("clear_password", False)}

@@ -56,14 +56,10 @@ def registry_create(request: AuthenticatedRequest) -> HttpResponse:
     _require_manage(request, "registry_added", request.POST.get("name", ""))
     form = RegistryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         registry = registry_create_service(
             actor=request.user,
             request=request,
-            name=data["name"],
-            url=data["url"],
-            username=data["username"],
-            password=data["password"],
+            **form.service_fields(),
         )
         messages.success(request, f"Registry {registry.name} added.")
         return redirect("registry_list")
@@ -77,16 +73,11 @@ def registry_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _require_manage(request, "registry_changed", registry.name)
     form = RegistryForm(request.POST or None, instance=registry)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         registry_update(
             registry=registry,
             actor=request.user,
             request=request,
-            name=data["name"],
-            url=data["url"],
-            username=data["username"],
-            password=data["password"],
-            clear_password=data.get("clear_password", False),
+            **form.change_fields(),
         )
         messages.success(request, f"Registry {registry.name} saved.")
         return redirect("registry_list")

@@ -64,14 +64,10 @@ class RegistryList(ApiView):
         name = request.data.get("name", "") if isinstance(request.data, dict) else ""
         _require_manage(request, "registry_added", str(name)[:50])
         form = valid_form(RegistryForm(_form_data(request)))
-        data = form.cleaned_data
         registry = registry_create(
             actor=request.user,
             request=request,
-            name=data["name"],
-            url=data["url"],
-            username=data["username"],
-            password=data["password"],
+            **form.service_fields(),
         )
         return Response(_row(registry), status=201)
 
@@ -99,16 +95,11 @@ class RegistryDetail(ApiView):
         registry = get_object_or_404(Registry, pk=pk)
         _require_manage(request, "registry_changed", registry.name)
         form = valid_form(RegistryForm(_form_data(request), instance=registry))
-        data = form.cleaned_data
         registry_update(
             registry=registry,
             actor=request.user,
             request=request,
-            name=data["name"],
-            url=data["url"],
-            username=data["username"],
-            password=data["password"],
-            clear_password=data.get("clear_password", False),
+            **form.change_fields(),
         )
         return Response(_row(get_object_or_404(Registry, pk=pk)))
 
