@@ -138,8 +138,12 @@ def _seed_usage(image_ids: list[str]) -> None:
     now = timezone.now()
     WatchState.objects.create(environment=environment, watched_since=now - timedelta(days=40))
     ImageUsage.objects.bulk_create(
-        ImageUsage(environment=environment, image_id=image_id, last_used_at=now - timedelta(hours=index),
-                   last_container_name=f"job-{index}")  # fmt: skip
+        ImageUsage(
+            environment=environment,
+            image_id=image_id,
+            last_used_at=now - timedelta(hours=index),
+            last_container_name=f"job-{index}",
+        )  # fmt: skip
         for index, image_id in enumerate(image_ids)
         if index % 2 == 0
     )
@@ -234,9 +238,11 @@ def inventory_memory(images: int = 10_000, containers: int = 1_000) -> float:
     from datetime import UTC, datetime
 
     from images_app.engine import ContainerInfo, ImageInfo
+    from images_app.environments import environment_get
     from images_app.inventory_codec import decode_containers, decode_images, encode_containers, encode_images
     from images_app.selectors.images import ImageListQuery, _listing_from_inventory
     from images_app.selectors.inventory import InventoryRead, KeptInventory
+    from images_app.selectors.usage import NOT_WATCHED
 
     now = datetime.now(tz=UTC)
     image_list = [
@@ -259,7 +265,7 @@ def inventory_memory(images: int = 10_000, containers: int = 1_000) -> float:
     del image_list, container_list
     tracemalloc.start()
     kept = KeptInventory(1, decode_images(stored_images), decode_containers(stored_containers))
-    _listing_from_inventory(InventoryRead(kept, None), ImageListQuery())
+    _listing_from_inventory(environment_get("local"), InventoryRead(kept, None), NOT_WATCHED, ImageListQuery())
     held, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(

@@ -280,6 +280,9 @@ class ImageListing:
     engine_total: int = 0  # images the engine returned, before Berth's own filters
     filtered: bool = False
     engine_filtered: bool = False  # then engine_total is not the engine's whole count
+    # The rows are the inventory's prepared objects, the same for every page until it changes:
+    # what is drawn from them alone may be kept between requests (templatetags.image_rows).
+    prepared: bool = False
 
     @property
     def of_total(self) -> int | None:
@@ -357,7 +360,7 @@ def _listing_from_inventory(
         # A sorted list filtered keeps its order: the same rows, in the same order, as the live path gives.
         rows = apply_filters(listing.rows, query)
         listing = _listing(rows, kept.containers_per_image, query, engine_total=count, watch=watch, presorted=True)
-    return replace(listing, as_of=read.as_of, watch=watch)
+    return replace(listing, as_of=read.as_of, watch=watch, prepared=True)
 
 
 # --- one image ------------------------------------------------------------------

@@ -2,17 +2,24 @@
 
 A list page has up to BERTH_PAGE_SIZE rows of ~30 values each; through the template
 engine they were most of the page's CPU (bench.load). Same markup, built with
-format_html, which escapes every value exactly as the template did.
+format_html, which escapes every value exactly as the template did. Rows of the
+event-kept inventory are the same objects on every page until it changes: their
+markup is kept between requests (ROW_MARKUP), so an unchanged host's page does not
+format its rows again.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 from django import template
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 
@@ -41,7 +48,7 @@ def _moment(value: datetime) -> str:
     return localtime(value).strftime("%Y-%m-%d %H:%M")
 
 
-def last_used_cell(row: ImageRow) -> SafeString:
+def last_used_cell(row: ImageRow, now: datetime | None = None) -> SafeString:
     """What the watcher knows of the row's image, honest about what it cannot know."""
     use = row.last_use
     if use is None or not use.known:
@@ -54,7 +61,7 @@ def last_used_cell(row: ImageRow) -> SafeString:
             _moment(use.last_used),
             use.container_name or use.container_id[:12],
             use.last_used.isoformat(),
-            human_age(use.last_used),
+            human_age(use.last_used, now),
         )
     if use.unused_since is not None and use.horizon is not None and use.unused_since > use.horizon:
         # Created (or first seen) after the watch began: everything since is known.
@@ -74,11 +81,11 @@ def last_used_cell(row: ImageRow) -> SafeString:
     )
 
 
-def update_badge(verdict: Verdict | None) -> SafeString:
+def update_badge(verdict: Verdict | None, now: datetime | None = None) -> SafeString:
     """The update state of a tag, with the check's age and the new digest in its tooltip."""
     if verdict is None:
         return mark_safe("")
-    checked = f", checked {human_age(verdict.checked_at)}" if verdict.checked_at else ""
+    checked = f", checked {human_age(verdict.checked_at, now)}" if verdict.checked_at else ""
     if verdict.state == UpdateState.UPDATE_AVAILABLE:
         return format_html(
             ' <span class="badge badge-update" title="The registry now serves {}{}">update available</span>',
@@ -97,11 +104,95 @@ def update_badge(verdict: Verdict | None) -> SafeString:
     )
 
 
+class RowMarkup:
+    """Rendered `<tr>`s of prepared rows, by the row object and everything else its markup shows.
+
+    A prepared row (ImageListing.prepared) stays one object for as long as the inventory and
+    the use records do not change, so its identity stands for its data; an entry holds the
+    row itself, so that identity cannot be reused by another object while the entry lives.
+    The key adds what comes from outside the row: the page's URLs and role, the update
+    verdict, the time zone, and the ages as they read now; a kept row therefore never says
+    anything a fresh render would not.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._entries: dict[int, tuple[ImageRow, tuple[object, ...], SafeString]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, row: ImageRow, key: tuple[object, ...], render: Callable[[], SafeString]) -> SafeString:
+        entry = self._entries.get(id(row))
+        if entry is not None and entry[0] is row and entry[1] == key:
+            return entry[2]
+        markup = render()
+        with self._lock:
+            if len(self._entries) >= self._capacity:
+                # The oldest quarter: rows of an inventory version that is gone are never asked for again.
+                for stale in list(self._entries)[: self._capacity // 4]:
+                    del self._entries[stale]
+            self._entries[id(row)] = (row, key, markup)
+        return markup
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+ROW_MARKUP = RowMarkup(capacity=4096)  # ~1 KB a row: a few MB at most, per web process
+
+
 @register.simple_tag
-def image_row(
-    row: ImageRow, detail_url_pattern: str, can_select: bool, pull_url: str, updates: dict[str, Any] | None = None
+def image_rows(
+    rows: list[ImageRow],
+    detail_url_pattern: str,
+    can_select: bool,
+    pull_url: str,
+    updates: dict[str, Any] | None = None,
+    prepared: bool = False,
 ) -> SafeString:
-    """One `<tr>` of the images table; `updates` maps references to their update state (selectors.updates)."""
+    """The `<tr>`s of one page of the images table, in one call (a template loop costs more than the rows).
+
+    `updates` maps references to their update state (selectors.updates). `prepared`: the rows come
+    from the kept inventory (ImageListing.prepared), so their markup may be reused.
+    """
+    updates = updates or {}
+    if not prepared:
+        return _joined(
+            _row_markup(row, detail_url_pattern, can_select, pull_url, updates.get(row.reference)) for row in rows
+        )
+    now = timezone.now()
+    zone = timezone.get_current_timezone_name()
+    parts = []
+    for row in rows:
+        verdict = updates.get(row.reference)
+        use = row.last_use
+        key = (
+            detail_url_pattern,
+            bool(can_select),
+            pull_url,
+            verdict,
+            zone,
+            human_age(row.image.created, now),
+            human_age(use.last_used, now) if use is not None and use.last_used is not None else "",
+            human_age(verdict.checked_at, now) if verdict is not None and verdict.checked_at else "",
+        )
+        render = partial(_row_markup, row, detail_url_pattern, can_select, pull_url, verdict, now=now)
+        parts.append(ROW_MARKUP.get(row, key, render))
+    return _joined(parts)
+
+
+def _joined(parts: Iterable[SafeString]) -> SafeString:
+    # format_html_join leaves SafeStrings as they are and would escape anything else.
+    return format_html_join("", "{}", ((part,) for part in parts))
+
+
+def _row_markup(
+    row: ImageRow,
+    detail_url_pattern: str,
+    can_select: bool,
+    pull_url: str,
+    verdict: Verdict | None,
+    now: datetime | None = None,
+) -> SafeString:
     image = row.image
     short_id = image.short_id
     detail_url = detail_url_pattern.replace(DETAIL_PLACEHOLDER, short_id)
@@ -125,7 +216,6 @@ def image_row(
         if row.tag_count > 1
         else ""
     )
-    verdict = (updates or {}).get(row.reference)
     outdated = verdict is not None and verdict.outdated
     pull_again = (
         format_html(
@@ -161,11 +251,11 @@ def image_row(
         short=short_id,
         exact=created.strftime("%Y-%m-%d %H:%M:%S %Z"),
         iso=created.isoformat(),
-        age=human_age(image.created),
+        age=human_age(image.created, now),
         size=image.size,
         human=human_size(image.size),
-        last_used=last_used_cell(row),
+        last_used=last_used_cell(row, now),
         status_cell=_status_cell(row),
-        update_cell=update_badge(verdict),
+        update_cell=update_badge(verdict, now),
         pull_again=pull_again,
     )

@@ -96,6 +96,30 @@ def test_a_removal_outside_berth_shows_within_a_second(keeper, environment, imag
     wait_for(lambda: tag not in listed_references(environment))
 
 
+def test_the_page_drawn_from_kept_rows_shows_a_change_made_outside_berth(
+    keeper, environment, images, unique_name, docker_api, admin_client
+):
+    # Rows of the inventory keep their markup between pages: a change must still show, in the HTML itself.
+    repository = unique_name("inv-html")
+    image_id = images.build(f"{repository}:1", busybox=False)
+    wait_for(lambda: f"{repository}:1" in listed_references(environment), timeout=5)
+
+    def page() -> str:
+        """The table's body (the rest of the page carries a fresh CSRF token each time)."""
+        html = admin_client.get(LIST_URL, {"q": repository}).content.decode()
+        return html[html.index("<tbody>") : html.index("</tbody>")]
+
+    assert page().count(f'data-reference="{repository}:1"') == 1
+    assert page() == page()  # drawn twice from the same kept rows, same markup
+
+    images.tag(image_id, f"{repository}:2")
+    docker_api.remove_image(f"{repository}:1")
+
+    wait_for(lambda: f'data-reference="{repository}:2"' in page(), timeout=2)
+    assert f'data-reference="{repository}:1"' not in page()
+    assert "tag 1 of 1" not in page()  # the one tag left is no longer drawn as one of two
+
+
 def test_a_container_run_and_removed_outside_berth_moves_the_status(
     keeper, environment, images, unique_name, docker_api, start_container
 ):

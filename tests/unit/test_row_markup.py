@@ -1,0 +1,95 @@
+"""The images table's rows: kept markup is reused only while nothing it shows has changed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from images_app.selectors.images import ImageRow
+from images_app.templatetags import image_rows
+from images_app.update_state import UpdateState, Verdict
+from tests.unit.conftest import image
+
+PATTERN = "/env/local/images/000000000000/"
+
+
+@pytest.fixture
+def renders(monkeypatch) -> list[str]:
+    """References rendered from scratch, in order (a fresh memo per test)."""
+    seen: list[str] = []
+    real = image_rows._row_markup
+
+    def counting(row, *args, **kwargs):
+        seen.append(row.reference)
+        return real(row, *args, **kwargs)
+
+    monkeypatch.setattr(image_rows, "_row_markup", counting)
+    monkeypatch.setattr(image_rows, "ROW_MARKUP", image_rows.RowMarkup(capacity=8))
+    return seen
+
+
+def row(hex_digit: str, tag: str = "app:1", *, created: datetime | None = None) -> ImageRow:
+    info = image(hex_digit, [tag])
+    if created is not None:
+        info = type(info)(**{**info.__dict__, "created": created})
+    repository, _, name = tag.rpartition(":")
+    return ImageRow(image=info, repository=repository, tag=name, running_containers=0, stopped_containers=0)
+
+
+def test_prepared_rows_render_once_and_then_come_from_the_memo(renders):
+    rows = [row("a", "app:1"), row("b", "<script>:2")]
+
+    first = image_rows.image_rows(rows, PATTERN, True, "/pull/", {}, True)
+    second = image_rows.image_rows(rows, PATTERN, True, "/pull/", {}, True)
+
+    assert second == first
+    assert renders == ["app:1", "<script>:2"]
+    assert "&lt;script&gt;" in first and "<script>" not in first  # escaped once, kept escaped
+
+
+def test_rows_of_a_live_read_are_rendered_every_time(renders):
+    rows = [row("a")]
+    image_rows.image_rows(rows, PATTERN, True, "", {}, False)
+    image_rows.image_rows(rows, PATTERN, True, "", {}, False)
+    assert renders == ["app:1", "app:1"]
+
+
+def test_the_same_markup_whether_kept_or_not(renders):
+    rows = [row("a"), row("c", "other/thing:latest")]
+    assert image_rows.image_rows(rows, PATTERN, True, "/pull/", {}, True) == image_rows.image_rows(
+        rows, PATTERN, True, "/pull/", {}, False
+    )
+
+
+def test_a_new_row_object_an_other_role_or_a_new_verdict_renders_again(renders):
+    kept = row("a")
+    image_rows.image_rows([kept], PATTERN, True, "/pull/", {}, True)
+    image_rows.image_rows([row("a")], PATTERN, True, "/pull/", {}, True)  # same data, a new inventory version
+    image_rows.image_rows([kept], PATTERN, False, "", {}, True)  # a viewer: no checkbox, no pull link
+    verdict = Verdict(UpdateState.UPDATE_AVAILABLE, remote_digest="sha256:" + "f" * 64)
+    with_update = image_rows.image_rows([kept], PATTERN, True, "/pull/", {"app:1": verdict}, True)
+    assert renders == ["app:1"] * 4
+    assert "update available" in with_update and "Pull update" in with_update
+
+
+def test_an_age_that_reads_differently_now_renders_again(renders, monkeypatch):
+    start = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    kept = row("a", created=start - timedelta(seconds=5))
+    clock = [start]
+    monkeypatch.setattr(image_rows.timezone, "now", lambda: clock[0])
+
+    first = image_rows.image_rows([kept], PATTERN, True, "", {}, True)
+    clock[0] = start + timedelta(milliseconds=300)  # still "5 seconds ago"
+    image_rows.image_rows([kept], PATTERN, True, "", {}, True)
+    clock[0] = start + timedelta(seconds=3)  # now "8 seconds ago"
+    later = image_rows.image_rows([kept], PATTERN, True, "", {}, True)
+
+    assert renders == ["app:1", "app:1"]
+    assert "5 seconds ago" in first and "8 seconds ago" in later
+
+
+def test_the_memo_stays_within_its_capacity(renders):
+    for hex_digit in "0123456789abcdef":
+        image_rows.image_rows([row(hex_digit)], PATTERN, True, "", {}, True)
+    assert len(image_rows.ROW_MARKUP) <= 8
