@@ -340,9 +340,13 @@ def drive_pulls(feed: PullFeed, start_pull, until: float) -> None:
                 feed.pulls += 1
 
 
-def watch(feed: PullFeed, cookie: tuple[str, str], until: float, rec: Recorder, events: Counter) -> None:
+def watch(
+    feed: PullFeed, cookie: tuple[str, str], join_at: float, until: float, rec: Recorder, events: Counter
+) -> None:
+    """One SSE client: joins at `join_at` (the users are browsing by then), follows the feed's pull until `until`."""
     session = requests.Session()
     session.cookies.set(*cookie)
+    time.sleep(max(0.0, join_at - time.monotonic()))
     watched = ""
     while time.monotonic() < until:
         url = feed.current()
@@ -450,16 +454,20 @@ def main() -> int:
         share = results[1].web_cpu_per_request / results[0].web_cpu_per_request
         print(f"web CPU per request, inventory / live: {share:.2f}")
     shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    return 0 if ok else 1
 
 
 def start_keeper(workdir: Path) -> ManagedProcess:
-    """The inventory's keeper (what the watcher runs), once it has written a fresh inventory."""
+    """The watcher, which keeps the inventory, once it has written a fresh one."""
     from django.utils import timezone
 
     from images_app.models import Inventory
 
-    proc = ManagedProcess([sys.executable, "manage.py", "berth_inventory"], dict(os.environ), workdir / "keeper.log")
+    proc = ManagedProcess(
+        [sys.executable, "manage.py", "berth_watcher", "--environment", "local"],
+        dict(os.environ),
+        workdir / "watcher.log",
+    )
 
     def fresh() -> bool:
         row = Inventory.objects.filter(environment__name="local").first()
@@ -537,10 +545,15 @@ def run_mode(
         if feed is not None and sse_mode == "churn":
             threads.append(threading.Thread(target=drive_pulls, args=(feed, start_pull, until), daemon=True))
         if feed is not None:
+            # "A new SSE client under load": clients join one by one while the users browse (from 5 s in, over
+            # the first half of the run), not all in the same instant as the users' first pages.
+            joins = [
+                until - seconds + min(5.0, seconds / 6) + i * (seconds / 2) / sse_clients for i in range(sse_clients)
+            ]
             threads += [
                 threading.Thread(
                     target=watch,
-                    args=(feed, (cookie_name, watcher_cookies[i % len(watcher_cookies)]), until, rec, events),
+                    args=(feed, (cookie_name, watcher_cookies[i % len(watcher_cookies)]), joins[i], until, rec, events),
                     daemon=True,
                 )
                 for i in range(sse_clients)

@@ -63,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         help="start: start and kill containers (as asked); create: create and remove them (cheaper for the engine, "
         "when a loaded machine cannot start 20 containers a second)",
     )  # fmt: skip
+    parser.add_argument(
+        "--network", choices=["none", "host"], default=os.environ.get("BERTH_WATCHER_BENCH_NETWORK", "host"),
+        help="host (default): the containers share the host's network namespace, so a start makes none (the "
+        "engine's slowest step for a container; the containers open no socket); none: each gets an empty one",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if not 0.1 <= args.rate <= 200 or not 1 <= args.seconds <= 600 or not 1 <= args.workers <= 64:
         parser.error("rate 0.1..200, seconds 1..600, workers 1..64")
@@ -76,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     from images_app.models import ImageUse, WatchState
 
     image_id = build_scratch_image(api, f"berth-bench-watch-{run}:1", labels={"berth.bench": run})
-    no_network = api.create_host_config(network_mode="none")
+    no_network = api.create_host_config(network_mode=args.network)
     containers = [
         api.create_container(image_id, command=["/bin/busybox", "sleep", "600"], host_config=no_network,
                              labels={"berth.bench": run})["Id"]  # fmt: skip
