@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.utils import timezone
@@ -28,7 +29,7 @@ from images_app.references import (
     repository_of,
     split_repo_tag,
 )
-from images_app.selectors.inventory import InventoryRead, inventory_current
+from images_app.selectors.inventory import InventoryRead, KeptInventory, inventory_current
 from images_app.selectors.updates import OUTDATED, outdated_rows
 from images_app.selectors.usage import (
     LastUse,
@@ -407,24 +408,33 @@ class ImagePage:
 
 
 def image_page(environment: Environment, image_id: str) -> ImagePage:
-    """Inspect, history, containers using it and its unique/shared bytes (4 engine calls).
+    """Inspect, history, containers using it and its unique/shared bytes (4 engine calls, or 1).
 
     `image_id` is a full or short ID; anything else, or an ID the engine does not
     have, is ImageNotFound. Disk usage walks every image on the engine (`/system/df`):
-    acceptable for one image's page, never for the list.
+    acceptable for one image's page, never for the list. While the event-kept inventory
+    is current (and not lagging), what only an image change can change (inspect, history,
+    the disk report) is read once per inventory version; the containers, whose status
+    text moves with time, are always read live.
     """
     wanted = id_hex(image_id.strip().lower())
     if not is_image_id_like(wanted):
         raise ImageNotFound(image_id, "Not an image ID.")
-    detail = engine.inspect_image(environment, wanted)
+    read = inventory_current(environment)
+    kept = read.kept if read is not None and read.as_of is None else None
+    if kept is None:
+        detail, history = _image_reads(environment, wanted)
+    else:
+        reads = kept.memo(("image_reads", environment.pk), lambda: _bounded_image_reads(environment))
+        detail, history = reads(wanted)  # type: ignore[operator]
     # A 12-hex string is also a valid repository name: make sure the engine answered by ID.
     if not id_starts_with(detail.id, wanted):
         raise ImageNotFound(image_id, "No image with this ID.")
-    history = engine.image_history(environment, detail.id)
     containers = engine.containers_for_image(environment, detail.id)
     disk, disk_error = None, ""
     try:
-        disk = engine.disk_usage(environment).get(detail.id)
+        report = engine.disk_usage(environment) if kept is None else _kept_disk_report(kept, environment)
+        disk = report.get(detail.id)
     except (EngineUnavailable, EngineError) as error:
         # The slow report timing out must not hide everything else the page knows.
         disk_error = error.message
@@ -437,6 +447,23 @@ def image_page(environment: Environment, image_id: str) -> ImagePage:
         disk_error=disk_error,
         tags=[split_repo_tag(t) for t in detail.repo_tags],
     )
+
+
+IMAGE_READS_KEPT = 256  # image pages remembered per inventory version and web process
+
+
+def _image_reads(environment: Environment, wanted: str) -> tuple[ImageDetail, list[HistoryEntry]]:
+    detail = engine.inspect_image(environment, wanted)
+    return detail, engine.image_history(environment, detail.id)
+
+
+def _bounded_image_reads(environment: Environment) -> Callable[[str], tuple[ImageDetail, list[HistoryEntry]]]:
+    # An engine error is raised, not remembered: the next page asks the engine again.
+    return lru_cache(maxsize=IMAGE_READS_KEPT)(lambda wanted: _image_reads(environment, wanted))
+
+
+def _kept_disk_report(kept: KeptInventory, environment: Environment) -> dict[str, DiskUsage]:
+    return kept.memo(("disk_usage", environment.pk), lambda: engine.disk_usage(environment))  # type: ignore[return-value]
 
 
 def with_sort(query: ImageListQuery, column: str) -> ImageListQuery:

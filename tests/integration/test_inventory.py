@@ -120,6 +120,28 @@ def test_the_page_drawn_from_kept_rows_shows_a_change_made_outside_berth(
     assert "tag 1 of 1" not in page()  # the one tag left is no longer drawn as one of two
 
 
+def test_the_image_page_reads_the_engine_once_while_the_inventory_is_current_and_follows_a_change(
+    keeper, environment, images, unique_name, docker_api, admin_client
+):
+    repository = unique_name("inv-page")
+    image_id = images.build(f"{repository}:1", layers=[64 * 1024], busybox=False)  # no layer shared
+    wait_for(lambda: f"{repository}:1" in listed_references(environment), timeout=5)
+    url = f"/env/local/images/{image_id}/"
+    first = admin_client.get(url)
+    assert first.status_code == 200
+    unique = first.context["view"].disk.unique_size
+
+    before = engine.api_request_count()
+    again = admin_client.get(url)
+
+    # Inspect, history and the disk report come from this inventory version; the containers stay live.
+    assert engine.api_request_count() - before == 1
+    assert again.context["view"].disk.unique_size == unique == docker_api.inspect_image(image_id)["Size"]
+    images.tag(image_id, f"{repository}:2")
+    wait_for(lambda: f"{repository}:2" in listed_references(environment))
+    assert f"{repository}:2" in admin_client.get(url).context["view"].detail.repo_tags
+
+
 def test_a_container_run_and_removed_outside_berth_moves_the_status(
     keeper, environment, images, unique_name, docker_api, start_container
 ):
