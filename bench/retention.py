@@ -16,7 +16,9 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -75,6 +77,38 @@ def cleanup(api: docker.APIClient, tags: list[str]) -> None:
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(remove, tags))
+
+
+def _timed(action, runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def _engine_reads(environment) -> None:
+    from images_app import engine
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        reads = [
+            pool.submit(engine.list_images, environment, include_intermediate=True),
+            pool.submit(engine.list_containers, environment),
+            pool.submit(engine.disk_usage_report, environment),
+        ]
+        for read in reads:
+            read.result()
+
+
+def _docker_image_ls(docker_host: str) -> None:
+    subprocess.run(
+        [shutil.which("docker") or "docker", "image", "ls"],
+        env={**os.environ, "DOCKER_HOST": docker_host},
+        check=True,
+        stdout=subprocess.DEVNULL,
+        timeout=120,
+    )
 
 
 def _configure(workdir: str, docker_host: str) -> None:
@@ -138,6 +172,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{counts.get('keep', 0)} kept, plan of {len(preview.plan.items)} items")  # fmt: skip
         print(f"policy preview median:  {seconds * 1000:8.1f} ms  (median of {args.runs}; target < "
               f"{TARGET_SECONDS * 1000:.0f} ms)")  # fmt: skip
+        # Side by side, the same engine in the same minute: what no preview can beat (its three reads, at once)
+        # and the CLI's plain list. On a slow day all three grow together; the ratios say what Berth adds.
+        reads = statistics.median(_timed(lambda: _engine_reads(environment), args.runs))
+        cli = statistics.median(_timed(lambda: _docker_image_ls(docker_host), args.runs))
+        print(f"engine reads alone:     {reads * 1000:8.1f} ms  (images, containers, /system/df at once)")
+        print(f"docker image ls:        {cli * 1000:8.1f} ms")
+        print(f"preview / engine reads: {seconds / reads:8.2f}   preview / docker image ls: {seconds / cli:.2f}")
         facts_start = time.perf_counter()
         # The rules alone, on the same facts (what the preview adds to its engine reads and the planner).
         from images_app.retention_rules import ImageFacts

@@ -179,8 +179,11 @@ def _plan_sequence(state: EngineState, refs: list[str]) -> list[PlanItem]:
     return items
 
 
-def _dedupe_refs(state: EngineState, refs: Iterable[str]) -> list[str]:
-    """Drop repeats (also "app" next to "app:latest"), and tag refs of images also named by ID."""
+def _dedupe_refs(state: EngineState, refs: Iterable[str]) -> list[PlanItem]:
+    """Drop repeats (also "app" next to "app:latest"), and tag refs of images also named by ID.
+
+    Returns the probe of each reference kept: its plan against `state` as it is now.
+    """
     probes = [plan_item(state, ref.strip()) for ref in refs if ref and ref.strip()]
     by_id = {p.image_id for p in probes if p.by_id and not p.missing}
     result, keys = [], set()
@@ -195,15 +198,15 @@ def _dedupe_refs(state: EngineState, refs: Iterable[str]) -> list[str]:
             key = ("ref", probe.reference)
         if key not in keys:
             keys.add(key)
-            result.append(probe.ref)
+            result.append(probe)
     return result
 
 
 def plan_refs(state: EngineState, refs: Iterable[str]) -> list[PlanItem]:
     """The plan of removing these references from `state`, in the order the engine needs (no engine call)."""
     before = state.copy()
-    deduped = _dedupe_refs(state, refs)
-    probe = [plan_item(before, ref) for ref in deduped]
+    # Probed against `state` before anything is applied, so the same as probing `before`: one probe per ref saved.
+    probe = _dedupe_refs(state, refs)
     ordered_refs = [p.ref for p in order_children_first(before, probe)]
     return _plan_sequence(state, ordered_refs)
 
