@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, datetime, timedelta
 
-import docker
 import pytest
-from django.test import override_settings
 from django.utils import timezone
 
-from images_app.engine.client import forget_clients
-from images_app.environments import environment_get, sync_environments
-from images_app.models import AuditEvent, CleanupRequest, RetentionPolicy, WatchState
+from images_app.models import AuditEvent, CleanupRequest, RetentionPolicy
 from images_app.services.cleanup_requests import cleanup_request_approve
 from images_app.services.removal import removal_job_run
 from images_app.services.retention import policies_run_due
-from tests.integration.test_failures import PrivateEngine
+from tests.integration.support.retention import priv_environment, private_engine_host
 from tooling.old_images import load_old_image
 from tooling.scratch_images import build_scratch_image
 
@@ -26,30 +21,14 @@ OLD = datetime(2024, 1, 2, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def engine_host():
-    engine = PrivateEngine()
-    engine.dir += "-r"
-    engine.env["BERTH_SERVICES_DIR"] = engine.dir
-    engine.start()
-    yield engine.host
-    engine.stop()
-    shutil.rmtree(engine.dir, ignore_errors=True)
+    with private_engine_host("-r") as host:
+        yield host
 
 
 @pytest.fixture
 def priv(db, engine_host):
-    with override_settings(BERTH_ENVIRONMENTS=f"priv={engine_host}", BERTH_DEFAULT_ENVIRONMENT="priv"):
-        sync_environments()
-        forget_clients()
-        environment = environment_get("priv")
-        WatchState.objects.create(environment=environment, watched_since=timezone.now() - timedelta(days=60))
-        api = docker.APIClient(base_url=engine_host, version="auto", timeout=60)
-        yield environment, api
-        for container in api.containers(all=True):
-            api.remove_container(container["Id"], force=True)
-        for image in api.images():
-            api.remove_image(image["Id"], force=True)
-        api.close()
-    forget_clients()
+    with priv_environment(engine_host) as environment_and_api:
+        yield environment_and_api
 
 
 def _fleet(api) -> dict[str, str]:
