@@ -317,6 +317,14 @@ def browse(cookie: tuple[str, str], pages: dict[str, list[str]], until: float, t
             time.sleep(min(rng.uniform(0, 2 * think), max(0.0, until - time.monotonic())))
 
 
+def generator_delay(until: float, rec: Recorder) -> None:
+    """How late the load generator's own threads wake (GIL and scheduling): part of every latency it measures."""
+    while time.monotonic() < until:
+        start = time.perf_counter()
+        time.sleep(0.01)
+        rec.add("generator", time.perf_counter() - start - 0.01, None)
+
+
 class PullFeed:
     """The stream URL of the pull currently in progress, renewed by a driver thread."""
 
@@ -542,6 +550,7 @@ def run_mode(
             threading.Thread(target=browse, args=((cookie_name, c), pages, until, think, rec), daemon=True)
             for c in cookies
         ]
+        threads.append(threading.Thread(target=generator_delay, args=(until, rec), daemon=True))
         if feed is not None and sse_mode == "churn":
             threads.append(threading.Thread(target=drive_pulls, args=(feed, start_pull, until), daemon=True))
         if feed is not None:
@@ -572,7 +581,9 @@ def run_mode(
         cpu_used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in watched.items()}
         cpu_used["load generator"] = time.process_time() - generator_before
 
-        page_latencies = [s for kind, values in rec.latencies.items() if kind != "sse" for s in values]
+        page_latencies = [
+            s for kind, values in rec.latencies.items() if kind not in ("sse", "generator") for s in values
+        ]
         total = summarize(page_latencies)
         page_errors = sum(n for key, n in rec.errors.items() if not key.startswith("sse"))
         print(f"\nrequests: {total.count} in {elapsed:.1f} s = {total.count / elapsed:.1f} req/s")
@@ -584,6 +595,7 @@ def run_mode(
             sse = summarize(rec.latencies.get("sse", []))
             print(sse.line("sse: time to first event"))
             print(f"sse: {feed.pulls} pulls watched, {events['data']} events received")
+        print(summarize(rec.latencies["generator"]).line("generator's own wake-up delay"))
         print(f"errors: {sum(rec.errors.values())} (pages {page_errors})")
         for key, count in rec.errors.most_common(10):
             print(f"  {count:6d}  {key}")
