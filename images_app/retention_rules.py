@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
+from images_app.sizes_and_ages import human_size
+
 REMOVE = "remove"  # the whole image goes (by ID)
 UNTAG = "untag"  # some of its tags go; the image stays for the others
 KEEP = "keep"
@@ -180,7 +182,7 @@ def _disk_budget(
             break
         pick = picks[image.id]
         pick.whole = True
-        pick.reasons.append(f"disk budget: least recently used while images take more than {budget} bytes")
+        pick.reasons.append(f"disk budget: least recently used while images take more than {human_size(budget)}")
         freed += image.unique_size
 
 

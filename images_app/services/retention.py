@@ -103,6 +103,20 @@ class PolicyPreview:
         return self.plan.bytes_freed
 
     @property
+    def budget(self) -> int | None:
+        return self.policy.disk_budget_bytes
+
+    @property
+    def disk_after(self) -> int:
+        """What images take once the plan ran, as far as the unique sizes say (it can only be less)."""
+        return max(self.disk_total - self.bytes_freed, 0)
+
+    @property
+    def budget_unmet(self) -> bool:
+        """Even this plan leaves the images above the policy's disk budget (exclusions win over the budget)."""
+        return self.budget is not None and self.disk_after > self.budget
+
+    @property
     def removes_everything(self) -> bool:
         return bool(self.rows) and all(row.decision == REMOVE for row in self.rows)
 

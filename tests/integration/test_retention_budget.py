@@ -136,6 +136,7 @@ def test_the_budget_takes_the_least_recently_used_and_stops_once_under_it(admin_
     assert reasons["kept"] == "excluded by label berth.keep=true"
     assert reasons["running"] == "in use by 1 running container (never removed)"
     assert preview.bytes_freed == a + b
+    assert not preview.budget_unmet and b"The budget cannot be met" not in response.content
     assert total - a > budget >= total - a - b  # a alone was not enough; a and b are
 
     _run(admin_client, policy, response)
@@ -156,6 +157,7 @@ def test_exclusions_win_even_when_the_budget_cannot_be_met(admin_client, admin_u
     assert {name for name, decision in decisions.items() if decision == "remove"} == set(QUALIFYING)
     assert preview.bytes_freed == sum(unique[fleet[name]] for name in QUALIFYING)
     assert preview.disk_total - preview.bytes_freed > policy.disk_budget_bytes  # still over: the preview shows both
+    assert preview.budget_unmet and b"The budget cannot be met" in response.content
     assert not preview.removes_everything
 
     _run(admin_client, policy, response)
