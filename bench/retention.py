@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if ok else 1
     finally:
         cleanup(api, tags)
+        shutil.rmtree(workdir, ignore_errors=True)  # its database
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -185,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             api.remove_image(image_id, force=True)
         except docker.errors.APIError:
             pass
+        shutil.rmtree(workdir, ignore_errors=True)  # its database and the watcher's log
 
 
 if __name__ == "__main__":
