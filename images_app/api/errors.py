@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import redis
@@ -52,6 +53,16 @@ def form_error(form: Any) -> ApiError:
         messages[0],
         field=None if field == "__all__" else field,
         errors={("non_field" if k == "__all__" else k): v for k, v in errors.items()},
+    )
+
+
+def plan_changed_error(changes: Iterable[str]) -> ApiError:
+    """A 409 for a plan the engine moved away from since its preview (removal.PlanChanged): nothing was done."""
+    return ApiError(
+        409,
+        "plan_changed",
+        "The engine changed since the preview; nothing was done. Preview again.",
+        changes=list(changes),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from django.test import Client
 
 from images_app.environments import environment_get, sync_environments
 from images_app.roles import ADMIN, OPERATOR, VIEWER, assign_role, ensure_roles
+from tests.integration.support.private_engine import PrivateEngine
 from tooling import processes
 
 # Re-exported: test modules import these from here.
@@ -342,3 +344,13 @@ def browser_login(page, base_url: str, username: str, password: str = PASSWORD) 
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_load_state()
+
+
+@pytest.fixture
+def private_engine() -> Iterator[PrivateEngine]:
+    """A dockerd of the test's own, started and then stopped and removed (tests that stop or restart an engine)."""
+    engine = PrivateEngine()
+    engine.start()
+    yield engine
+    engine.stop()
+    shutil.rmtree(engine.dir, ignore_errors=True)

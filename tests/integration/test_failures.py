@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,36 +13,7 @@ from django.test import override_settings
 
 from images_app.engine.client import forget_clients
 from images_app.environments import sync_environments
-from tests.integration.conftest import PASSWORD, REPO_ROOT, start_web_server
-
-SERVICES = str(REPO_ROOT / "scripts" / "services.sh")
-
-
-class PrivateEngine:
-    """A second dockerd of our own, so stopping it disturbs no other test."""
-
-    def __init__(self) -> None:
-        self.dir = f"/tmp/bf-{os.getpid()}"
-        self.env = {**os.environ, "BERTH_SERVICES_DIR": self.dir}
-
-    @property
-    def host(self) -> str:
-        return f"unix://{self.dir}/e/docker.sock"
-
-    def start(self) -> None:
-        subprocess.run([SERVICES, "start", "engine"], env=self.env, check=True, timeout=90)
-
-    def stop(self) -> None:
-        subprocess.run([SERVICES, "stop", "engine"], env=self.env, check=True, timeout=90)
-
-
-@pytest.fixture
-def private_engine():
-    engine = PrivateEngine()
-    engine.start()
-    yield engine
-    engine.stop()
-    shutil.rmtree(engine.dir, ignore_errors=True)
+from tests.integration.conftest import PASSWORD, start_web_server
 
 
 def test_engine_stopped_while_browsing_gives_503_then_recovers_without_restart(viewer_client, private_engine):

@@ -239,7 +239,7 @@ def _cli_references(environment) -> set[str]:
 
 
 def test_an_engine_restart_rebuilds_the_inventory_equal_to_the_engine(transactional_db, process_dir):
-    from tests.integration.test_failures import PrivateEngine
+    from tests.integration.support.private_engine import PrivateEngine
 
     engine_proc = PrivateEngine()
     engine_proc.start()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import docker
@@ -11,19 +10,11 @@ import pytest
 from images_app.models import ImageUsage, ImageUse, WatchState
 from tests.integration.conftest import _child_env
 from tests.integration.support.watcher import start_watcher, wait_for
-from tests.integration.test_failures import PrivateEngine
 from tooling.scratch_images import build_scratch_image
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def private_engine():
-    engine = PrivateEngine()
-    engine.start()
-    yield engine
-    engine.stop()
-    shutil.rmtree(engine.dir, ignore_errors=True)
 
 
 def _state() -> WatchState | None:

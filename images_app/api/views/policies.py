@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from images_app.api import present
-from images_app.api.errors import ApiError, form_error
+from images_app.api.errors import ApiError, form_error, plan_changed_error
 from images_app.api.permissions import require_perm
 from images_app.api.schemas import PolicyIn, PolicyOut, PolicyPreviewOut, PolicyRunIn, PolicyRunOut
 from images_app.api.views.base import ApiView, errors, id_parameter
@@ -152,12 +152,7 @@ class PolicyRun(ApiView):
                 request=request,
             )
         except removal.PlanChanged as exc:
-            raise ApiError(
-                409,
-                "plan_changed",
-                "The engine changed since the preview; nothing was done. Preview again.",
-                changes=list(exc.changes),
-            ) from exc
+            raise plan_changed_error(exc.changes) from exc
         except PermissionError as exc:
             raise ApiError(403, "permission_denied", str(exc)) from exc
         return Response(

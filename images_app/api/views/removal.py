@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from images_app.api import present
-from images_app.api.errors import ApiError
+from images_app.api.errors import ApiError, plan_changed_error
 from images_app.api.schemas import (
     RemovalCreateIn,
     RemovalJobOut,
@@ -122,12 +122,7 @@ class RemovalCreate(ApiView):
                 request=request,
             )
         except removal.PlanChanged as exc:
-            raise ApiError(
-                409,
-                "plan_changed",
-                "The engine changed since the preview; nothing was done. Preview again.",
-                changes=exc.changes,
-            ) from exc
+            raise plan_changed_error(exc.changes) from exc
         except removal.ForceRequired as exc:
             names = ", ".join(i.reference if not i.by_id else i.short_id for i in exc.items)
             raise ApiError(

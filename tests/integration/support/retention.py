@@ -15,7 +15,7 @@ from django.utils import timezone
 from images_app.engine.client import forget_clients
 from images_app.environments import environment_get, sync_environments
 from images_app.models import Environment, WatchState
-from tests.integration.test_failures import PrivateEngine
+from tests.integration.support.private_engine import PrivateEngine
 
 HORIZON_DAYS = 60
 
