@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import django
-from asgiref.sync import ThreadSensitiveContext
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
 
@@ -31,6 +31,20 @@ class ReusedThreadsASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         super().__init__()
         self._idle: list[ThreadPoolExecutor] = []
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        """The middleware chain built as for WSGI, entered from the event loop once per request.
+
+        Django's ASGI chain ends in an async step even when every middleware and view is sync,
+        so each request went into a thread, back to the event loop, and into the thread again
+        for its view: three hops, each a wake-up that waits for the GIL when the process is
+        busy. Built sync, the whole request runs in one hop. An async view (the pull stream)
+        still runs on the event loop (Django calls it through async_to_sync), and its streamed
+        body is still sent from the loop, holding no thread.
+        """
+        super().load_middleware(is_async=False)
+        sync_chain = self._middleware_chain  # type: ignore[has-type]  # Django's own, untyped
+        self._middleware_chain = sync_to_async(sync_chain, thread_sensitive=True)
 
     async def __call__(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import SyncToAsync
+from asgiref.sync import AsyncToSync, SyncToAsync
 from asgiref.testing import ApplicationCommunicator
 from django.db import connection, connections
 from django.test import AsyncClient
@@ -108,6 +108,38 @@ def _get_through_asgi(application, path: str) -> int:
         return start["status"]
 
     return _run_async(exchange)
+
+
+def test_berths_asgi_handler_runs_a_page_in_its_thread_in_one_hop(transactional_db, monkeypatch):
+    # Django's ASGI chain ends in an async step, so even an all-sync chain went into a thread,
+    # back to the event loop (AsyncToSync) and into the thread again for each view hook and the
+    # view: 8 hops for this page. Each one waits for the GIL when the process is busy.
+    handler = ReusedThreadsASGIHandler()
+    assert _get_through_asgi(handler, "/login/") == 200
+    into, back = [], []
+    original_into, original_back = SyncToAsync.__call__, AsyncToSync.__call__
+
+    async def counting_into(self, *args, **kwargs):
+        into.append(getattr(self.func, "__qualname__", repr(self.func)))
+        return await original_into(self, *args, **kwargs)
+
+    def counting_back(self, *args, **kwargs):
+        back.append(getattr(self.awaitable, "__qualname__", repr(self.awaitable)))
+        return original_back(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counting_into)
+    monkeypatch.setattr(AsyncToSync, "__call__", counting_back)
+    try:
+        assert _get_through_asgi(handler, "/login/") == 200
+    finally:
+        monkeypatch.undo()
+        for executor in handler._idle:
+            executor.submit(connections.close_all).result(10)
+            executor.shutdown()
+    # The request-started signal's receiver, the whole chain (middleware and view), closing the response.
+    assert back == [], back
+    assert len(into) == 3, into
+    assert sum("convert_exception_to_response" in name for name in into) == 1, into
 
 
 def test_pages_served_over_asgi_reuse_their_thread_and_its_database_connection(transactional_db):
