@@ -383,7 +383,8 @@ def watch(
             time.sleep(0.5)
 
 
-def idle_median(session: requests.Session, url: str, count: int = 30) -> float:
+def idle_samples(session: requests.Session, url: str, count: int = 30, *, fresh_too: bool = True) -> list[float]:
+    """`count` keepalive latencies of `url` on an otherwise idle server (after 10 warm-up requests)."""
     for _ in range(10):
         session.get(url, timeout=30)
     samples = []
@@ -392,17 +393,19 @@ def idle_median(session: requests.Session, url: str, count: int = 30) -> float:
         session.get(url, timeout=30)
         samples.append(time.perf_counter() - start)
     fresh = []
-    for _ in range(count):
+    for _ in range(count if fresh_too else 0):
         other = requests.Session()
         other.cookies.update(session.cookies)
         start = time.perf_counter()
         other.get(url, timeout=30)
         fresh.append(time.perf_counter() - start)
         other.close()
-    print(
-        f"idle: keepalive median {median(samples) * 1000:.1f} ms, fresh-connection median {median(fresh) * 1000:.1f} ms"
-    )
-    return median(samples)
+    if fresh:
+        print(
+            f"idle: keepalive median {median(samples) * 1000:.1f} ms, "
+            f"fresh-connection median {median(fresh) * 1000:.1f} ms"
+        )
+    return samples
 
 
 INVENTORY_TARGET_RATIO = 2.0
@@ -517,7 +520,10 @@ def run_mode(
         for kind, urls in pages.items():
             shown = ", ".join(u.removeprefix(base) for u in urls) or "none on this branch (skipped)"
             print(f"pages[{kind}]: {shown}")
-        list_idle = idle_median(probe, pages["list"][0])
+        # Idle latency is sampled before and again after the load (the run's median of both): a
+        # shared machine's speed drifts by tens of percent within minutes, and a ratio against
+        # one moment's sample measured the drift as much as the load.
+        idle_before = idle_samples(probe, pages["list"][0])
 
         feed = None
         watcher_cookies = cookies
@@ -604,8 +610,14 @@ def run_mode(
             "cpu during the run: "
             + ", ".join(f"{name} {used:.1f} s ({used / elapsed:.0%} of a core)" for name, used in cpu_used.items())
         )
+        time.sleep(2)  # the last pages and streams wind down
+        idle_after = idle_samples(probe, pages["list"][0], fresh_too=False)
+        list_idle = median(idle_before + idle_after)
         list_p95 = summarize(rec.latencies["list"]).p95
-        print(f"list page: idle median {list_idle * 1000:.1f} ms, p95 under load {list_p95 * 1000:.1f} ms")
+        print(
+            f"list page: idle median {list_idle * 1000:.1f} ms (before the load {median(idle_before) * 1000:.1f},"
+            f" after {median(idle_after) * 1000:.1f}), p95 under load {list_p95 * 1000:.1f} ms"
+        )
         web_cpu = cpu_used.get("uvicorn", 0.0) / max(1, total.count)
         return ModeResult(
             mode=mode,
