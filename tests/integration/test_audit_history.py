@@ -437,3 +437,37 @@ def test_the_action_filter_offers_exactly_the_actions_berth_records(viewer_clien
     assert sorted(offered) == sorted(AuditAction.values)
     assert {"login_locked_out", "pull_cancel", "pull_cancel_requested", "image_remove_failed"} <= set(offered)
     assert not {"pull_started", "images_pruned", "removal_bulk"} & set(offered)
+
+
+def test_the_filters_show_back_what_was_asked_escaped(admin_client):
+    # The inputs are written out in the template (Django's widget templates cost a fifth of the
+    # page): each must still show the request's value, escaped, and the chosen option.
+    html = admin_client.get(
+        "/audit/",
+        {
+            "actor": '"><script>x</script>',
+            "outcome": "failure",
+            "target": "app:1",
+            "date_from": "2026-01-02",
+            "date_to": "2026-02-03",
+            "pull_job": "7",
+        },
+    ).content.decode()
+    assert 'id="id_actor" value="&quot;&gt;&lt;script&gt;x&lt;/script&gt;"' in html
+    assert "<script>x" not in html
+    assert '<option value="failure" selected>' in html and html.count(" selected>") == 1
+    assert 'name="target" id="id_target" value="app:1"' in html
+    assert 'id="id_date_from" value="2026-01-02"' in html and 'id="id_date_to" value="2026-02-03"' in html
+    assert 'name="pull_job" id="id_pull_job" value="7"' in html
+    assert 'name="cleanup_request" id="id_cleanup_request">' in html  # no value when none was asked
+
+    blank = admin_client.get("/audit/").content.decode()
+    assert '<option value="" selected>Any outcome</option>' in blank
+
+
+def test_the_images_status_filter_shows_the_chosen_status(admin_client):
+    html = admin_client.get("/env/local/images/", {"status": "unused"}).content.decode()
+    assert '<select name="status" id="id_status">' in html
+    assert '<option value="unused" selected>' in html and html.count(" selected>") == 1
+    blank = admin_client.get("/env/local/images/").content.decode()
+    assert '<option value="" selected>Any status</option>' in blank
