@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import models
 from django.http import Http404
 
 from images_app.models import Environment
+
+RowT = TypeVar("RowT", bound=models.Model)
 
 
 def configured_environments() -> list[tuple[str, str]]:
@@ -46,6 +51,33 @@ def environment_get(name: str) -> Environment:
         if environment is None:
             raise Http404(f"No environment named {name!r}")
     return environment
+
+
+def environment_for_page(name: str) -> Environment:
+    """environment_get, with the watcher's, the update check's and the inventory's rows of this moment.
+
+    A page about an environment shows all three (selectors.usage.watch_info,
+    selectors.updates.update_run_of, selectors.inventory.inventory_current read them from
+    here when so loaded): one query instead of four, each about a quarter of a millisecond
+    of ORM. For one request only: the rows are not refreshed. The inventory's lists are
+    left out (only its version and freshness come): they are read when the version moves.
+    """
+    environment = (
+        Environment.objects.select_related("watch", "update_run", "inventory")
+        .defer("inventory__images", "inventory__containers")
+        .filter(name=name)
+        .first()
+    )
+    return environment if environment is not None else environment_get(name)
+
+
+def row_read_with(environment: Environment, relation: str, model: type[RowT]) -> tuple[bool, RowT | None]:
+    """(True, its row or None) when environment_for_page read `relation`, else (False, None): query it."""
+    if not getattr(Environment, relation).is_cached(environment):
+        return False, None
+    row = getattr(environment, relation, None)  # no row: Django raises an AttributeError subclass
+    assert row is None or isinstance(row, model)
+    return True, row
 
 
 def default_environment_name() -> str:

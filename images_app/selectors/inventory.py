@@ -18,6 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from images_app.engine import ContainerInfo, ImageInfo
+from images_app.environments import row_read_with
 from images_app.inventory_codec import decode_containers, decode_images
 from images_app.models import Environment, Inventory
 
@@ -76,11 +77,15 @@ def inventory_current(environment: Environment) -> InventoryRead | None:
     """The environment's kept lists when its keeper is alive, else None (then read the engine)."""
     if not settings.BERTH_INVENTORY:
         return None
-    state = (
-        Inventory.objects.filter(environment=environment)
-        .values_list("version", "heartbeat_at", "pending_since", "applied_at")
-        .first()
-    )
+    read, row = row_read_with(environment, "inventory", Inventory)
+    if read:
+        state = None if row is None else (row.version, row.heartbeat_at, row.pending_since, row.applied_at)
+    else:
+        state = (
+            Inventory.objects.filter(environment=environment)
+            .values_list("version", "heartbeat_at", "pending_since", "applied_at")
+            .first()
+        )
     if state is None:
         return None
     version, heartbeat_at, pending_since, applied_at = state

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from images_app import engine
+from images_app.environments import row_read_with
 from images_app.models import Environment, UpdateCheck, UpdateRun
 from images_app.update_state import CheckKey, RemoteAnswer, Verdict, check_key, decide
 
@@ -115,4 +116,5 @@ def outdated_for_environment(environment: Environment) -> list[OutdatedTag]:
 
 def update_run_of(environment: Environment) -> UpdateRun | None:
     """The environment's last (or running) update check, for "checked 12 minutes ago"."""
-    return UpdateRun.objects.filter(environment=environment).first()
+    read, run = row_read_with(environment, "update_run", UpdateRun)
+    return run if read else UpdateRun.objects.filter(environment=environment).first()

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from images_app.environments import row_read_with
 from images_app.models import Environment, ImageUsage, ImageUse, WatchState
 from images_app.watcher.state import known_unused_since
 
@@ -57,7 +58,9 @@ NOT_WATCHED = WatchInfo(None, WatchState.EngineStatus.UNKNOWN, None, "", None, N
 
 
 def watch_info(environment: Environment) -> WatchInfo:
-    row = WatchState.objects.filter(environment=environment).first()
+    read, row = row_read_with(environment, "watch", WatchState)
+    if not read:
+        row = WatchState.objects.filter(environment=environment).first()
     if row is None:
         return NOT_WATCHED
     return WatchInfo(

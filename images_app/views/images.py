@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from images_app.environments import environment_get
+from images_app.environments import environment_for_page
 from images_app.errors import EngineError, ImageNotFound
 from images_app.forms.images import ImageFilterForm, filter_rejection
 from images_app.selectors.audit import history_url, image_history
@@ -82,7 +82,7 @@ def _engine_rejected(form: ImageFilterForm, error: EngineError | ImageNotFound, 
 
 @require_safe
 def image_list(request: HttpRequest, env: str) -> HttpResponse:
-    environment = environment_get(env)
+    environment = environment_for_page(env)
     form = ImageFilterForm(request.GET)
     context: dict[str, Any] = {"environment": environment, "form": form, "rows": [], "page": None, "listing": None}
     status = 200
@@ -104,7 +104,8 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
             context.update(listing=listing, rows=listing.rows, page=page, headers=_headers(query), query=query)
             context["updates"] = verdicts_for_rows(list(page.object_list))
             context["update_run"] = update_run_of(environment)
-            context["running_pulls"] = list(pulls_running(environment)[:10])
+            # The banner shows references and states only: no join to requester and environment.
+            context["running_pulls"] = list(pulls_running(environment).select_related(None)[:10])
             context["chips"] = _active_filters(request)
     if not form.is_valid() or context["listing"] is None:
         status = 400
@@ -114,7 +115,7 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
 
 @require_safe
 def image_detail(request: HttpRequest, env: str, image_id: str) -> HttpResponse:
-    environment = environment_get(env)
+    environment = environment_for_page(env)
     view = image_page(environment, image_id)
     context = {
         "environment": environment,
@@ -129,7 +130,7 @@ def image_detail(request: HttpRequest, env: str, image_id: str) -> HttpResponse:
 
 @require_safe
 def env_home(request: HttpRequest, env: str) -> HttpResponse:
-    environment = environment_get(env)
+    environment = environment_for_page(env)
     dashboard = dashboard_for(environment, measure_disk=request.GET.get("measure") == "1")
     context = {
         "environment": environment,

@@ -15,7 +15,9 @@ from datetime import timedelta
 
 import docker
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from images_app import engine
@@ -74,6 +76,25 @@ def test_a_fresh_inventory_serves_the_list_without_any_engine_call(keeper, envir
     assert response.status_code == 200
     assert engine.api_request_count() == before
     assert {r.reference for r in response.context["listing"].rows} == _cli_references(environment)
+
+
+def test_a_list_page_from_a_current_inventory_reads_the_database_five_or_six_times(keeper, environment, viewer_client):
+    viewer_client.get(LIST_URL)  # this process parses the kept lists once per version
+    with CaptureQueriesContext(connection) as captured:
+        response = viewer_client.get(LIST_URL)
+    assert response.status_code == 200 and response.context["listing"].prepared
+    tables = [q["sql"].split(" FROM ", 1)[1].split()[0].strip('"') for q in captured.captured_queries]
+    # The environment comes with its watch, update run and inventory head in one query (not four);
+    # then the page's role, the running pulls, and the rows' update answers when a row has a tag.
+    assert tables.count("images_app_updatecheck") <= 1, tables
+    assert sorted(t for t in tables if t != "images_app_updatecheck") == sorted(
+        ["django_session", "auth_user", "images_app_environment", "images_app_pulljob", "auth_group"]
+    ), tables
+    [joined] = [
+        q["sql"] for q in captured.captured_queries if "images_app_environment" in q["sql"].split(" FROM ")[1][:40]
+    ]
+    assert "images_app_watchstate" in joined and "images_app_updaterun" in joined and "images_app_inventory" in joined
+    assert '"images_app_inventory"."images"' not in joined  # the lists are read only when the version moves
 
 
 def test_a_tag_made_outside_berth_shows_within_a_second(keeper, environment, images, unique_name, docker_api):
