@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -61,19 +62,23 @@ def _prefix(column: str, text: str) -> Q:
     return Q(**{f"{column}__gte": text, f"{column}__lt": text + _RANGE_END})
 
 
-def _repository_forms(text: str) -> tuple[list[str], str]:
-    """The spellings of the repository in `text` (as typed, familiar, docker.io long form) and its suffix."""
+@lru_cache(maxsize=4096)
+def _repository_forms(text: str) -> tuple[tuple[str, ...], str]:
+    """The spellings of the repository in `text` (as typed, familiar, docker.io long form) and its suffix.
+
+    Kept per text: an image page spells each of its tags on every view (40 tags, 40 parses).
+    """
     try:
         ref = parse_reference(text, default_tag=False)
     except BadReference:
-        return [], ""
+        return (), ""
     short = ref.familiar()
     forms = {ref.repository, short.repository}
     if short.registry is None:
         path = short.path if "/" in short.path else "library/" + short.path
         forms.add(f"{DOCKER_HUB}/{path}")
     suffix = (f":{ref.tag}" if ref.tag else "") + (f"@{ref.digest}" if ref.digest else "")
-    return sorted(forms), suffix
+    return tuple(sorted(forms)), suffix
 
 
 def _target_q(text: str) -> Q:
