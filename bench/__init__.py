@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -70,6 +71,29 @@ def timed() -> Iterator[list[float]]:
         yield box
     finally:
         box.append(time.perf_counter() - start)
+
+
+def median_seconds(action: Callable[[], object], runs: int, *, warmup: int = 0) -> float:
+    """The median wall time of `runs` calls of `action`, after `warmup` calls not counted."""
+    for _ in range(warmup):
+        action()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return median(samples)
+
+
+def docker_image_ls(docker_host: str, docker_cli: str = "docker") -> None:
+    """`docker image ls` against `docker_host`, its output read and dropped: the CLI the lists are compared with."""
+    subprocess.run(
+        [docker_cli, "image", "ls"],
+        env={**os.environ, "DOCKER_HOST": docker_host},
+        check=True,
+        stdout=subprocess.PIPE,
+        timeout=120,
+    )
 
 
 def heading(title: str) -> None:

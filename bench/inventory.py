@@ -20,8 +20,6 @@ import io
 import os
 import resource
 import shutil
-import statistics
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -32,10 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import docker
 
-from bench import heading, setup_django, verdict
+from bench import docker_image_ls, heading, median_seconds, setup_django, verdict
 
 BENCH_LABEL = "berth.bench"
 SEED_DEADLINE_SECONDS = 900  # a bound on seeding, whatever the engine's speed
+WARMUP = 2  # untimed calls first: connection pools, template cache, the CLI's binary in the page cache
 
 
 def _context(run: str, index: int) -> io.BytesIO:
@@ -149,17 +148,6 @@ def _seed_usage(image_ids: list[str]) -> None:
     )
 
 
-def _median_seconds(action, runs: int) -> float:
-    for _ in range(2):  # warm-up: connection pools, template cache, the CLI's binary in the page cache
-        action()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 def _measure(client, docker_cli: str, docker_host: str, runs: int) -> dict[str, float]:
     """The list page in both modes (live engine reads, then the event-kept inventory) and the CLI."""
     from django.test import override_settings
@@ -174,13 +162,7 @@ def _measure(client, docker_cli: str, docker_host: str, runs: int) -> dict[str, 
             raise RuntimeError(f"list page answered {response.status_code}")
 
     def cli() -> None:
-        subprocess.run(
-            [docker_cli, "image", "ls"],
-            env={**os.environ, "DOCKER_HOST": docker_host},
-            check=True,
-            stdout=subprocess.PIPE,
-            timeout=60,
-        )
+        docker_image_ls(docker_host, docker_cli)
 
     def cpu_per_page() -> float:
         before = time.process_time()
@@ -193,7 +175,7 @@ def _measure(client, docker_cli: str, docker_host: str, runs: int) -> dict[str, 
         before = engine.api_request_count()
         page()
         figures["live_calls"] = engine.api_request_count() - before
-        figures["live"] = _median_seconds(page, runs)
+        figures["live"] = median_seconds(page, runs, warmup=WARMUP)
         figures["live_cpu"] = cpu_per_page()
     environment = environment_get("local")
     # What the keeper writes after a full read; a long staleness bound stands in for its heartbeat.
@@ -208,9 +190,9 @@ def _measure(client, docker_cli: str, docker_host: str, runs: int) -> dict[str, 
         before = engine.api_request_count()
         page()
         figures["kept_calls"] = engine.api_request_count() - before
-        figures["kept"] = _median_seconds(page, runs)
+        figures["kept"] = median_seconds(page, runs, warmup=WARMUP)
         figures["kept_cpu"] = cpu_per_page()
-    figures["cli"] = _median_seconds(cli, runs)
+    figures["cli"] = median_seconds(cli, runs, warmup=WARMUP)
     return figures
 
 

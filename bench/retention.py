@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -28,6 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
+
+from bench import docker_image_ls, median_seconds
 
 TARGET_SECONDS = 2.0
 
@@ -79,15 +80,6 @@ def cleanup(api: docker.APIClient, tags: list[str]) -> None:
         list(pool.map(remove, tags))
 
 
-def _timed(action, runs: int) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - start)
-    return samples
-
-
 def _engine_reads(environment) -> None:
     from images_app import engine
 
@@ -99,16 +91,6 @@ def _engine_reads(environment) -> None:
         ]
         for read in reads:
             read.result()
-
-
-def _docker_image_ls(docker_host: str) -> None:
-    subprocess.run(
-        [shutil.which("docker") or "docker", "image", "ls"],
-        env={**os.environ, "DOCKER_HOST": docker_host},
-        check=True,
-        stdout=subprocess.DEVNULL,
-        timeout=120,
-    )
 
 
 def _configure(workdir: str, docker_host: str) -> None:
@@ -174,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{TARGET_SECONDS * 1000:.0f} ms)")  # fmt: skip
         # Side by side, the same engine in the same minute: what no preview can beat (its three reads, at once)
         # and the CLI's plain list. On a slow day all three grow together; the ratios say what Berth adds.
-        reads = statistics.median(_timed(lambda: _engine_reads(environment), args.runs))
-        cli = statistics.median(_timed(lambda: _docker_image_ls(docker_host), args.runs))
+        reads = median_seconds(lambda: _engine_reads(environment), args.runs)
+        cli = median_seconds(lambda: docker_image_ls(docker_host, shutil.which("docker") or "docker"), args.runs)
         print(f"engine reads alone:     {reads * 1000:8.1f} ms  (images, containers, /system/df at once)")
         print(f"docker image ls:        {cli * 1000:8.1f} ms")
         print(f"preview / engine reads: {seconds / reads:8.2f}   preview / docker image ls: {seconds / cli:.2f}")

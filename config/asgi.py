@@ -36,9 +36,10 @@ class ReusedThreadsASGIHandler(ASGIHandler):
         """The middleware chain built as for WSGI, entered from the event loop once per request.
 
         Django's ASGI chain ends in an async step even when every middleware and view is sync,
-        so each request went into a thread, back to the event loop, and into the thread again
-        for its view: three hops, each a wake-up that waits for the GIL when the process is
-        busy. Built sync, the whole request runs in one hop. An async view (the pull stream)
+        so each request went into a thread, back to the event loop, and into a thread again for
+        each view hook and the view (8 hops for a page, 3 now with the request-started signal and
+        closing the response), each a wake-up that waits for the GIL when the process is busy.
+        Built sync, the middleware and the view run in one hop. An async view (the pull stream)
         still runs on the event loop (Django calls it through async_to_sync), and its streamed
         body is still sent from the loop, holding no thread.
         """

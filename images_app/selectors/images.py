@@ -425,7 +425,7 @@ def image_page(environment: Environment, image_id: str) -> ImagePage:
     if kept is None:
         detail, history = _image_reads(environment, wanted)
     else:
-        reads = kept.memo(("image_reads", environment.pk), lambda: _bounded_image_reads(environment))
+        reads = kept.memo("image_reads", lambda: _bounded_image_reads(environment))
         detail, history = reads(wanted)  # type: ignore[operator]
     # A 12-hex string is also a valid repository name: make sure the engine answered by ID.
     if not id_starts_with(detail.id, wanted):
@@ -463,7 +463,7 @@ def _bounded_image_reads(environment: Environment) -> Callable[[str], tuple[Imag
 
 
 def _kept_disk_report(kept: KeptInventory, environment: Environment) -> dict[str, DiskUsage]:
-    return kept.memo(("disk_usage", environment.pk), lambda: engine.disk_usage(environment))  # type: ignore[return-value]
+    return kept.memo("disk_usage", lambda: engine.disk_usage(environment))  # type: ignore[return-value]
 
 
 def with_sort(query: ImageListQuery, column: str) -> ImageListQuery:

@@ -15,8 +15,6 @@ from tooling.scratch_images import build_scratch_image
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-
-
 def _state() -> WatchState | None:
     return WatchState.objects.filter(environment__name="priv").first()
 
