@@ -220,11 +220,14 @@ def test_viewers_can_neither_check_now_nor_pull_all(viewer_client):
 def test_check_now_runs_in_the_worker_and_pull_update_then_shows_up_to_date(
     transactional_db, docker_api, outdated, environment, operator, operator_client, celery_worker_process
 ):
+    from django.utils import timezone
+
     reference, old, new_digest = outdated
+    asked = timezone.now()
     response = operator_client.post(reverse("updates_check_now", kwargs={"env": "local"}))
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action="updates_check_requested", outcome="success").count() == 1
-    wait_until_checked(environment)
+    wait_until_checked(environment, since=asked)
     verdict = _state(docker_api, reference)
     assert verdict.state == UpdateState.UPDATE_AVAILABLE, verdict
 
@@ -238,12 +241,18 @@ def test_check_now_runs_in_the_worker_and_pull_update_then_shows_up_to_date(
     docker_api.remove_image(job.image_id, force=True)
 
 
-def wait_until_checked(environment, timeout: float = 30) -> None:
+def wait_until_checked(environment, *, since, timeout: float = 30) -> None:
+    """Until a check that started after `since` has finished.
+
+    Any finished run would not do: a check queued by an earlier test for an environment of the
+    same primary key (the tables are emptied between tests, and SQLite reuses the key) could
+    finish first, while the one asked for still waits in the queue.
+    """
     from tests.integration.support.pulls import wait_until
 
     def finished() -> bool:
         run = UpdateRun.objects.filter(environment=environment).first()
-        return run is not None and run.finished_at is not None and not run.running
+        return run is not None and run.started_at is not None and run.started_at >= since and not run.running
 
     wait_until(finished, timeout, "the update check to finish")
 
