@@ -14,7 +14,7 @@ from images_app.update_state import UnknownReason, UpdateState, Verdict
 
 # The template loops these functions replaced, word for word (commit 48a463b), to compare against.
 TAGS_LOOP = (
-    "{% for tag in tags %}<code class=\"tag-chip\">{{ tag }}</code>{% if pull_url %} <a class=\"pull-again\" "
+    '{% for tag in tags %}<code class="tag-chip">{{ tag }}</code>{% if pull_url %} <a class="pull-again" '
     'href="{{ pull_url }}?reference={{ tag|urlencode }}" title="Pull {{ tag }} again">↻</a>{% endif %}'
     '{% if not forloop.last %}<br>{% endif %}{% empty %}<span class="muted">none (dangling)</span>{% endfor %}'
 )
@@ -37,11 +37,25 @@ def _verdicts() -> list[tuple[str, Verdict]]:
     now = timezone.now()
     checked, created = now - timedelta(hours=3, minutes=2), now - timedelta(days=40, seconds=7, microseconds=5)
     return [
-        ("app:1", Verdict(UpdateState.UPDATE_AVAILABLE, remote_digest="sha256:" + "b" * 64, checked_at=checked,
-                          remote_created=created)),
+        (
+            "app:1",
+            Verdict(
+                UpdateState.UPDATE_AVAILABLE,
+                remote_digest="sha256:" + "b" * 64,
+                checked_at=checked,
+                remote_created=created,
+            ),
+        ),
         ("app:2", Verdict(UpdateState.UP_TO_DATE, remote_digest="sha256:" + "c" * 64, checked_at=checked)),
-        ('a&p:<"3">', Verdict(UpdateState.UNKNOWN, reason=UnknownReason.UNREACHABLE, checked_at=checked,
-                              message='connection refused <127.0.0.1> & "more"')),
+        (
+            'a&p:<"3">',
+            Verdict(
+                UpdateState.UNKNOWN,
+                reason=UnknownReason.UNREACHABLE,
+                checked_at=checked,
+                message='connection refused <127.0.0.1> & "more"',
+            ),
+        ),
         ("app:4", Verdict(UpdateState.UNKNOWN, reason=UnknownReason.NOT_CHECKED)),
         ("app:5", Verdict(UpdateState.UNKNOWN)),
     ]
