@@ -640,22 +640,20 @@ def run_mode(
         time.sleep(2)  # the last pages and streams wind down
         lone_after = lone_user_samples(probe, pages["list"][0])
         back_to_back += idle_samples(probe, pages["list"][0], fresh_too=False)
-        lone = lone_before + lone_after
-        list_idle, list_back_to_back = median(lone), median(back_to_back)
-        list_p95 = summarize(rec.latencies["list"]).p95
+        lone = summarize(lone_before + lone_after)
+        list_idle, list_back_to_back = lone.p50, median(back_to_back)
+        under_load = summarize(rec.latencies["list"])
+        list_p95 = under_load.p95
         print(
             f"list page alone: median {list_idle * 1000:.1f} ms (before the load {median(lone_before) * 1000:.1f},"
-            f" after {median(lone_after) * 1000:.1f}), p95 {summarize(lone).p95 * 1000:.1f} ms;"
+            f" after {median(lone_after) * 1000:.1f}), p95 {lone.p95 * 1000:.1f} ms;"
             f" sent back to back: median {list_back_to_back * 1000:.1f} ms"
         )
         print(
-            f"with no load at all, a lone user's list p95 is {summarize(lone).p95 / list_back_to_back:.2f}x"
+            f"with no load at all, a lone user's list p95 is {lone.p95 / list_back_to_back:.2f}x"
             " the back-to-back median: the part of any ratio against that median which is not load"
         )
-        print(
-            f"list page under load: p50 {summarize(rec.latencies['list']).p50 * 1000:.1f} ms,"
-            f" p95 {list_p95 * 1000:.1f} ms"
-        )
+        print(f"list page under load: p50 {under_load.p50 * 1000:.1f} ms, p95 {list_p95 * 1000:.1f} ms")
         web_cpu = cpu_used.get("uvicorn", 0.0) / max(1, total.count)
         return ModeResult(
             mode=mode,

@@ -49,6 +49,25 @@ def _moment(value: datetime) -> str:
     return localtime(value).strftime("%Y-%m-%d %H:%M")
 
 
+def _exact(moment: datetime) -> str:
+    return localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")  # the date filter's "Y-m-d H:i:s T"
+
+
+def _pull_link(pull_url: str, reference: str) -> str:
+    return f"{pull_url}?reference={quote(reference, safe='/')}"  # as the urlencode filter; format_html escapes it
+
+
+# Verdict.state holds an UpdateState's value; the class of any other state is the unknown one's.
+_UPDATE_BADGE_CLASS: dict[str, str] = {
+    UpdateState.UPDATE_AVAILABLE: "badge-update",
+    UpdateState.UP_TO_DATE: "badge-current",
+}
+
+
+def _badge_class(verdict: Verdict) -> str:
+    return _UPDATE_BADGE_CLASS.get(verdict.state, "badge-update-unknown")
+
+
 def last_used_cell(row: ImageRow, now: datetime | None = None) -> SafeString:
     """What the watcher knows of the row's image, honest about what it cannot know."""
     use = row.last_use
@@ -88,21 +107,12 @@ def update_badge(verdict: Verdict | None, now: datetime | None = None) -> SafeSt
         return mark_safe("")
     checked = f", checked {human_age(verdict.checked_at, now)}" if verdict.checked_at else ""
     if verdict.state == UpdateState.UPDATE_AVAILABLE:
-        return format_html(
-            ' <span class="badge badge-update" title="The registry now serves {}{}">update available</span>',
-            verdict.remote_digest,
-            checked,
-        )
-    if verdict.state == UpdateState.UP_TO_DATE:
-        return format_html(
-            ' <span class="badge badge-current" title="Same digest as the registry{}">up to date</span>', checked
-        )
-    return format_html(
-        ' <span class="badge badge-update-unknown" title="{}{}">{}</span>',
-        verdict.message or verdict.label,
-        checked,
-        verdict.label,
-    )
+        title, text = f"The registry now serves {verdict.remote_digest}{checked}", "update available"
+    elif verdict.state == UpdateState.UP_TO_DATE:
+        title, text = f"Same digest as the registry{checked}", "up to date"
+    else:
+        title, text = f"{verdict.message or verdict.label}{checked}", verdict.label
+    return format_html(' <span class="badge {}" title="{}">{}</span>', _badge_class(verdict), title, text)
 
 
 class RowMarkup:
@@ -220,9 +230,8 @@ def _row_markup(
     outdated = verdict is not None and verdict.outdated
     pull_again = (
         format_html(
-            ' · <a href="{}?reference={}" class="{}">{}</a>',
-            pull_url,
-            quote(row.reference, safe="/"),
+            ' · <a href="{}" class="{}">{}</a>',
+            _pull_link(pull_url, row.reference),
             "pull-again pull-update" if outdated else "pull-again",
             "Pull update" if outdated else "Pull again",
         )
@@ -250,7 +259,7 @@ def _row_markup(
         same_image=same_image,
         detail=detail_url,
         short=short_id,
-        exact=created.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        exact=_exact(image.created),
         iso=created.isoformat(),
         age=human_age(image.created, now),
         size=image.size,
@@ -260,14 +269,6 @@ def _row_markup(
         update_cell=update_badge(verdict, now),
         pull_again=pull_again,
     )
-
-
-def _pull_link(pull_url: str, reference: str) -> str:
-    return f"{pull_url}?reference={quote(reference, safe='/')}"  # as the urlencode filter; format_html escapes it
-
-
-def _exact(moment: datetime) -> str:
-    return localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")  # the date filter's "Y-m-d H:i:s T"
 
 
 @register.simple_tag
@@ -283,8 +284,6 @@ def tag_chips(tags: Sequence[str], pull_url: str) -> SafeString:
         ((tag, _pull_link(pull_url, tag), tag) for tag in tags),
     )
 
-
-_UPDATE_BADGE_CLASS = {UpdateState.UPDATE_AVAILABLE: "badge-update", UpdateState.UP_TO_DATE: "badge-current"}
 
 
 @register.simple_tag
@@ -328,7 +327,7 @@ def _update_row(tag: str, verdict: Verdict, pull_url: str, now: datetime) -> Saf
         "<td>{pull}</td></tr>",
         state=verdict.state,
         tag=tag,
-        badge=_UPDATE_BADGE_CLASS.get(UpdateState(verdict.state), "badge-update-unknown"),
+        badge=_badge_class(verdict),
         title=title,
         label=verdict.label,
         digest=digest,
