@@ -220,6 +220,8 @@ BERTH_INVENTORY_AS_OF_SECONDS = env_int("BERTH_INVENTORY_AS_OF_SECONDS", 3, mini
 BERTH_INVENTORY_COALESCE_MS = env_int("BERTH_INVENTORY_COALESCE_MS", 50, minimum=0)
 # The safety net: a full read this often even when events say nothing changed.
 BERTH_INVENTORY_RECONCILE_SECONDS = env_int("BERTH_INVENTORY_RECONCILE_SECONDS", 300, minimum=10)
+# Keep the heavy part of list pages per web process while their data is unchanged (images_app.kept_pages).
+BERTH_KEPT_PAGES = env_bool("BERTH_KEPT_PAGES", True)
 BERTH_PAGE_SIZE = env_int("BERTH_PAGE_SIZE", 50, minimum=5)
 # Update checks (images_app.services.updates): how often each environment's tags are checked, in
 # minutes ("name=minutes,..." overrides per environment), how many HEADs at once per registry, and
@@ -262,7 +264,16 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "berth",
-    }
+    },
+    # Drawn page parts (images_app.kept_pages), in each web process: a part is 10-60 kB, so at
+    # most ~10 MB. Keys name the data they were drawn from: an old one is never asked again, and
+    # goes when the store is full (least recently used first) or after TIMEOUT.
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "berth-pages",
+        "TIMEOUT": 600,
+        "OPTIONS": {"MAX_ENTRIES": 200},
+    },
 }
 
 # --- Celery ----------------------------------------------------------------

@@ -92,6 +92,15 @@ def request_role(user: Actor) -> str | None:
     return _highest_role(_grants(user).roles)
 
 
+def permission_signature(user: Actor) -> str:
+    """Every permission the user has, as one string: two users with the same one see the same buttons."""
+    if not user.is_authenticated or not user.is_active:
+        return ""  # has_perm grants such a user nothing
+    if user.is_superuser:
+        return "*"
+    return ",".join(sorted(_grants(user).permissions))
+
+
 def require_role(user: Actor) -> None:
     """PermissionDenied (403) for an account without a role (one an admin has not set up yet)."""
     if request_role(user) is None:

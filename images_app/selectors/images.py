@@ -8,7 +8,7 @@ update state (selectors/updates.py) already live beside it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -29,8 +29,9 @@ from images_app.references import (
     repository_of,
     split_repo_tag,
 )
+from images_app.selectors.audit import history_stamp
 from images_app.selectors.inventory import InventoryRead, KeptInventory, inventory_current
-from images_app.selectors.updates import OUTDATED, outdated_rows
+from images_app.selectors.updates import OUTDATED, outdated_rows, update_answers_stamp
 from images_app.selectors.usage import (
     LastUse,
     UsageValues,
@@ -349,7 +350,7 @@ def _listing_from_inventory(
     kept = read.kept
     count = len(kept.images)
     # What the watcher recorded moves with its last event and reconciliation: rows carry it.
-    usage_stamp = (watch.horizon, watch.last_event_at, watch.last_reconciled_at)
+    usage_stamp = watch.usage_stamp
 
     def everything() -> ImageListing:
         rows = image_rows(kept.images, kept.containers, usage=usage_values(environment), horizon=watch.horizon)
@@ -362,6 +363,22 @@ def _listing_from_inventory(
         rows = apply_filters(listing.rows, query)
         listing = _listing(rows, kept.containers_per_image, query, engine_total=count, watch=watch, presorted=True)
     return replace(listing, as_of=read.as_of, watch=watch, prepared=True)
+
+
+def listing_stamp(environment: Environment, query: ImageListQuery) -> tuple[Hashable, ...] | None:
+    """What the list's rows, totals and update states are drawn from (kept_pages), or None.
+
+    Only while they come from the current inventory: the inventory's lists in this process,
+    the watcher's use records, and the stored update answers. None when the page reads the
+    engine live (the engine's own filters, no current inventory, a lagging one): the engine
+    says nothing about what changed.
+    """
+    if query.engine_filters():
+        return None
+    read = inventory_current(environment)
+    if read is None or read.as_of is not None:
+        return None
+    return (environment.pk, read.kept.serial, watch_info(environment).shown_stamp, update_answers_stamp())
 
 
 # --- one image ------------------------------------------------------------------
@@ -389,6 +406,8 @@ class ImagePage:
     disk: DiskUsage | None
     disk_error: str = ""
     tags: list[tuple[str, str]] = field(default_factory=list)
+    # The inventory load its image reads came from (kept_pages); None when they were read live.
+    kept_serial: int | None = None
 
     @property
     def running_containers(self) -> int:
@@ -446,6 +465,26 @@ def image_page(environment: Environment, image_id: str) -> ImagePage:
         disk=disk,
         disk_error=disk_error,
         tags=[split_repo_tag(t) for t in detail.repo_tags],
+        kept_serial=kept.serial if kept is not None else None,
+    )
+
+
+def image_page_stamp(environment: Environment, page: ImagePage) -> tuple[Hashable, ...] | None:
+    """What the image page is drawn from (kept_pages), or None when its image reads were live.
+
+    The inventory load its inspect, history and disk report came from; its containers as the
+    engine just listed them; the watcher's records, the stored update answers and the history.
+    """
+    if page.kept_serial is None or page.disk_error:
+        return None
+    return (
+        environment.pk,
+        page.kept_serial,
+        page.detail.id,
+        repr(page.containers),
+        watch_info(environment).shown_stamp,
+        update_answers_stamp(),
+        history_stamp(),
     )
 
 

@@ -7,6 +7,7 @@ costs one small query plus its own rows, and no engine call.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -31,6 +32,9 @@ class _Stamped:
     value: Any
 
 
+_serials = itertools.count(1)
+
+
 @dataclass
 class KeptInventory:
     """One version of an environment's lists, with what pages derive from them memoised."""
@@ -38,6 +42,9 @@ class KeptInventory:
     version: int
     images: list[ImageInfo]
     containers: list[ContainerInfo]
+    # Which load in this process: what is drawn from these lists is kept under it (kept_pages).
+    # Not the version: a database rebuilt from scratch numbers its versions from 1 again.
+    serial: int = field(default_factory=lambda: next(_serials))
     _memo: dict[object, object] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)  # memos nest
 

@@ -6,6 +6,7 @@ Read from the database only (one query for all images of a list page), never fro
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ MAX_DURATION = timedelta(days=3650)
 
 
 def parse_duration(text: str) -> timedelta:
-    """"30d", "12h", "2w" (the `unused_for=` filter and policies); ValueError otherwise."""
+    """ "30d", "12h", "2w" (the `unused_for=` filter and policies); ValueError otherwise."""
     match = _DURATION.fullmatch(text.strip().lower())
     if not match:
         raise ValueError("a duration is a whole number followed by h, d or w, e.g. 30d")
@@ -52,6 +53,16 @@ class WatchInfo:
     @property
     def engine_down(self) -> bool:
         return self.watching and self.engine_status == WatchState.EngineStatus.DOWN
+
+    @property
+    def usage_stamp(self) -> tuple[datetime | None, datetime | None, datetime | None]:
+        """Moves whenever the watcher records a use (its last event, its reconciliation) or restarts."""
+        return (self.horizon, self.last_event_at, self.last_reconciled_at)
+
+    @property
+    def shown_stamp(self) -> tuple[Hashable, ...]:
+        """Everything pages show of the watch: its use records, and whether it runs and sees the engine."""
+        return (*self.usage_stamp, self.watching, self.engine_status, self.engine_down_since)
 
 
 NOT_WATCHED = WatchInfo(None, WatchState.EngineStatus.UNKNOWN, None, "", None, None, None)

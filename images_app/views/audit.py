@@ -8,13 +8,22 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from images_app.audit_export import async_chunks, csv_chunks, export_rows, jsonl_chunks
 from images_app.environments import configured_environments
 from images_app.forms.audit import AuditFilterForm
-from images_app.selectors.audit import AuditFilters, audit_count, audit_event_get, audit_events_filtered, audit_page
+from images_app.kept_pages import Drawn, kept_part, part_key
+from images_app.selectors.audit import (
+    AuditFilters,
+    audit_count,
+    audit_event_get,
+    audit_events_filtered,
+    audit_page,
+    history_stamp,
+)
 from images_app.services.audit import KNOWN_ACTIONS, audit_export_start
 
 EXPORT_FORMATS = {
@@ -41,25 +50,30 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     """Every logged-in role may read the history (viewers "see everything")."""
     form = AuditFilterForm(request.GET or None)
     valid = form.is_valid() if request.GET else True
-    page = None
-    count, capped = 0, False
-    if valid:
-        filters = form.filters() if request.GET else AuditFilters()
-        qs = audit_events_filtered(filters)
-        page = audit_page(
-            qs, before=_cursor(request, "before"), after=_cursor(request, "after"), size=settings.BERTH_PAGE_SIZE
-        )
-        count, capped = audit_count(qs)
-    context = {
+    filter_query = _filter_query(request)
+    context: dict[str, object] = {
         "form": form,
-        "page": page,
-        "count": count,
-        "count_capped": capped,
-        "filter_query": _filter_query(request),
+        "valid": valid,
+        "filter_query": filter_query,
         "known_actions": KNOWN_ACTIONS,
         "environment_names": [name for name, _ in configured_environments()],
     }
+    if valid:
+        key = part_key("history-events", history_stamp, request.GET.urlencode(), request.user, shows_ages=False)
+        context["events"] = kept_part(key, lambda: _draw_events(request, form, filter_query))
     return render(request, "audit/list.html", context, status=200 if valid else 400)
+
+
+def _draw_events(request: HttpRequest, form: AuditFilterForm, filter_query: str) -> Drawn:
+    """The count, one page of events and the links to the next ones (kept while no event is written)."""
+    filters = form.filters() if request.GET else AuditFilters()
+    qs = audit_events_filtered(filters)
+    page = audit_page(
+        qs, before=_cursor(request, "before"), after=_cursor(request, "after"), size=settings.BERTH_PAGE_SIZE
+    )
+    count, capped = audit_count(qs)
+    context = {"page": page, "count": count, "count_capped": capped, "filter_query": filter_query}
+    return Drawn(render_to_string("audit/_list_events.html", context, request), keep=True)
 
 
 @require_GET

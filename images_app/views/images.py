@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
 from images_app.environments import environment_for_page
 from images_app.errors import EngineError, ImageNotFound
 from images_app.forms.images import ImageFilterForm, filter_rejection
+from images_app.kept_pages import Drawn, kept_part, part_key
+from images_app.models import Environment
 from images_app.selectors.audit import history_url, image_history
 from images_app.selectors.cleanup_requests import requests_of
 from images_app.selectors.dashboard import dashboard_for
-from images_app.selectors.images import ImageListQuery, image_listing, image_page, with_sort
+from images_app.selectors.images import (
+    ImageListQuery,
+    ImagePage,
+    image_listing,
+    image_page,
+    image_page_stamp,
+    listing_stamp,
+    with_sort,
+)
 from images_app.selectors.pulls import pulls_running
 from images_app.selectors.updates import update_run_of, verdicts_for_image, verdicts_for_rows
 from images_app.selectors.usage import image_use_page, watch_info
@@ -84,10 +96,31 @@ def _engine_rejected(form: ImageFilterForm, error: EngineError | ImageNotFound, 
 def image_list(request: HttpRequest, env: str) -> HttpResponse:
     environment = environment_for_page(env)
     form = ImageFilterForm(request.GET)
-    context: dict[str, Any] = {"environment": environment, "form": form, "rows": [], "page": None, "listing": None}
-    status = 200
-    if form.is_valid():
-        query = form.query()
+    context: dict[str, Any] = {"environment": environment, "form": form}
+    query = form.query() if form.is_valid() else None
+
+    def stamp() -> tuple[Hashable, ...] | None:
+        return listing_stamp(environment, query) if query is not None else None
+
+    key = part_key("images-table", stamp, request.GET.urlencode(), request.user, shows_ages=True)
+    context["table"] = kept_part(key, lambda: _draw_table(request, environment, form, query))
+    if not form.is_valid():
+        # Drawing the table may have found the engine refusing a filter: the form now says which.
+        return render(request, "images/list.html", context, status=400)
+    context["query"] = query
+    context["watch"] = watch_info(environment)
+    context["update_run"] = update_run_of(environment)
+    # The banner shows references and states only: no join to requester and environment.
+    context["running_pulls"] = list(pulls_running(environment).select_related(None)[:10])
+    return render(request, "images/list.html", context)
+
+
+def _draw_table(
+    request: HttpRequest, environment: Environment, form: ImageFilterForm, query: ImageListQuery | None
+) -> Drawn:
+    """The list's table, totals, chips and pagination; on a filter the engine refuses, an error on `form`."""
+    context: dict[str, Any] = {"environment": environment, "rows": [], "page": None, "listing": None}
+    if query is not None:
         try:
             listing = image_listing(environment, query)
         except ImageNotFound as error:
@@ -103,20 +136,29 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
             page = Paginator(listing.rows, settings.BERTH_PAGE_SIZE).get_page(request.GET.get("page"))
             context.update(listing=listing, rows=listing.rows, page=page, headers=_headers(query), query=query)
             context["updates"] = verdicts_for_rows(list(page.object_list))
-            context["update_run"] = update_run_of(environment)
-            # The banner shows references and states only: no join to requester and environment.
-            context["running_pulls"] = list(pulls_running(environment).select_related(None)[:10])
             context["chips"] = _active_filters(request)
-    if not form.is_valid() or context["listing"] is None:
-        status = 400
+    if context["listing"] is None:
         context["headers"] = _headers(ImageListQuery())
-    return render(request, "images/list.html", context, status=status)
+    html = render_to_string("images/_list_table.html", context, request)
+    return Drawn(html, keep=context["listing"] is not None)
 
 
 @require_safe
 def image_detail(request: HttpRequest, env: str, image_id: str) -> HttpResponse:
     environment = environment_for_page(env)
     view = image_page(environment, image_id)
+    key = part_key(
+        "image-page",
+        lambda: image_page_stamp(environment, view),
+        request.GET.urlencode(),
+        request.user,
+        shows_ages=True,
+    )
+    body = kept_part(key, lambda: _draw_image(request, environment, view))
+    return render(request, "images/detail.html", {"environment": environment, "view": view, "body": body})
+
+
+def _draw_image(request: HttpRequest, environment: Environment, view: ImagePage) -> Drawn:
     context = {
         "environment": environment,
         "view": view,
@@ -125,7 +167,7 @@ def image_detail(request: HttpRequest, env: str, image_id: str) -> HttpResponse:
         "audit_all_url": history_url(target=view.detail.id),
         "updates": verdicts_for_image(view.detail.repo_tags, view.detail.repo_digests),
     }
-    return render(request, "images/detail.html", context)
+    return Drawn(render_to_string("images/_detail_body.html", context, request), keep=True)
 
 
 @require_safe

@@ -1,0 +1,100 @@
+"""Kept page parts (images_app.kept_pages): drawn once, shown again until what they show changes.
+
+On the real engine with the inventory's keeper running (the list and the image page are kept only
+while the inventory is current), and the history page, which is kept whatever the engine does.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from images_app import kept_pages
+from images_app.models import AuditAction, UpdateCheck
+from images_app.services.audit import audit_record
+from images_app.update_state import check_key
+from tests.integration.test_inventory import LIST_URL, keeper, listed_references, wait_for  # noqa: F401  (keeper: a fixture)
+
+pytestmark = pytest.mark.usefixtures("no_new_age_window")
+
+
+@pytest.fixture
+def no_new_age_window(monkeypatch):
+    """No ages window starts between two pages of a test: a part is drawn again only for a change."""
+    monkeypatch.setattr(kept_pages, "AGE_STEP_SECONDS", 10**9)
+
+
+def _table(client, **query) -> str:
+    """The list's table body (the page around it carries a fresh CSRF token each time)."""
+    response = client.get(LIST_URL, query)
+    assert response.status_code == 200
+    html = response.content.decode()
+    return html[html.index("<tbody>") : html.index("</tbody>")]
+
+
+@pytest.mark.usefixtures("keeper")
+def test_each_role_sees_its_own_actions_in_a_kept_table(
+    environment, images, unique_name, viewer_client, operator_client
+):
+    repository = unique_name("kept-roles")
+    images.build(f"{repository}:1", busybox=False)
+    wait_for(lambda: f"{repository}:1" in listed_references(environment), timeout=5)
+
+    viewer_table = _table(viewer_client, q=repository)
+    operator_table = _table(operator_client, q=repository)
+
+    assert f'data-reference="{repository}:1"' in viewer_table and f'data-reference="{repository}:1"' in operator_table
+    # The operator's rows can be selected for removal and pulled again; the viewer's, drawn first and kept, cannot.
+    assert 'type="checkbox"' not in viewer_table and "/pulls/new/" not in viewer_table
+    assert 'type="checkbox"' in operator_table and "/pulls/new/" in operator_table
+    assert _table(viewer_client, q=repository) == viewer_table  # each kept for its own permissions
+
+
+@pytest.mark.usefixtures("keeper")
+def test_an_update_answer_stored_after_the_table_was_kept_shows_on_the_next_page(
+    environment, images, unique_name, docker_api, registry_host, viewer_client
+):
+    repository = f"{registry_host}/{unique_name('kept-update')}"
+    image_id = images.build(f"{repository}:1", busybox=False)
+    for chunk in docker_api.push(repository, tag="1", stream=True, decode=True):
+        assert "error" not in chunk
+    docker_api.remove_image(image_id, force=True)
+    docker_api.pull(repository, tag="1")  # now with the registry's digest, which an answer compares with
+    wait_for(lambda: f"{repository}:1" in listed_references(environment), timeout=5)
+    before = _table(viewer_client, q=repository)
+    assert 'badge-update"' not in before and _table(viewer_client, q=repository) == before
+
+    # What the worker's update check stores: the registry now serves another digest under the tag.
+    key = check_key(f"{repository}:1")
+    UpdateCheck.objects.create(
+        registry=key.registry,
+        repository=key.repository,
+        tag=key.tag,
+        remote_digest="sha256:" + "e" * 64,
+        checked_at=timezone.now(),
+    )
+
+    after = _table(viewer_client, q=repository)
+    assert after != before and 'badge-update"' in after
+
+
+def test_an_event_written_after_the_history_was_kept_shows_on_the_next_page(admin_client, admin_user):
+    audit_record(action=AuditAction.AUDIT_VERIFIED, outcome="info", actor=admin_user, message="first")
+    first = admin_client.get("/audit/").content.decode()
+    assert "first" in first and admin_client.get("/audit/").context.get("page") is None  # kept
+
+    audit_record(action=AuditAction.AUDIT_VERIFIED, outcome="info", actor=admin_user, message="second event")
+
+    response = admin_client.get("/audit/")
+    assert response.context.get("page") is not None  # drawn again
+    assert "second event" in response.content.decode()
+
+
+@pytest.mark.usefixtures("keeper")
+def test_with_kept_pages_off_every_page_draws_its_table(environment, viewer_client):
+    with override_settings(BERTH_KEPT_PAGES=False):
+        assert viewer_client.get(LIST_URL).context["listing"].prepared
+        assert viewer_client.get(LIST_URL).context["listing"].prepared  # drawn again
+    assert viewer_client.get(LIST_URL).context["listing"].prepared  # on again: drawn once...
+    assert "listing" not in viewer_client.get(LIST_URL).context  # ...then kept
