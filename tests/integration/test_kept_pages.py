@@ -98,3 +98,37 @@ def test_with_kept_pages_off_every_page_draws_its_table(environment, viewer_clie
         assert viewer_client.get(LIST_URL).context["listing"].prepared  # drawn again
     assert viewer_client.get(LIST_URL).context["listing"].prepared  # on again: drawn once...
     assert "listing" not in viewer_client.get(LIST_URL).context  # ...then kept
+
+
+def _image_page(client, image_id: str) -> tuple[str, bool]:
+    """The image page's content, and whether it was drawn for this request (not shown as kept)."""
+    response = client.get(f"/env/local/images/{image_id}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    return html[html.index('<main class="content">') : html.index("</main>")], "usage" in response.context
+
+
+@pytest.mark.usefixtures("keeper")
+def test_the_kept_image_page_follows_its_containers_and_its_history(
+    environment, images, unique_name, start_container, admin_client, admin_user
+):
+    tag = f"{unique_name('kept-image')}:1"
+    image_id = images.build(tag)
+    wait_for(lambda: tag in listed_references(environment), timeout=5)
+    first, drawn = _image_page(admin_client, image_id)
+    assert drawn and "No container uses this image." in first
+    assert _image_page(admin_client, image_id) == (first, False)  # kept
+
+    container_id = start_container(tag, running=False)  # its containers are listed live for every page
+    with_container, drawn = _image_page(admin_client, image_id)
+    assert drawn and container_id[:12] in with_container
+
+    audit_record(
+        action=AuditAction.AUDIT_VERIFIED,
+        outcome="info",
+        actor=admin_user,
+        target_image_id=image_id,
+        message="an event about this image",
+    )
+    with_event, drawn = _image_page(admin_client, image_id)
+    assert drawn and "an event about this image" in with_event
