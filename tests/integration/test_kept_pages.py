@@ -14,6 +14,7 @@ from images_app import kept_pages
 from images_app.models import AuditAction, UpdateCheck
 from images_app.services.audit import audit_record
 from images_app.update_state import check_key
+from tests.integration.support.pulls import push_image
 from tests.integration.test_inventory import LIST_URL, keeper, listed_references, wait_for  # noqa: F401  (keeper: a fixture)
 
 pytestmark = pytest.mark.usefixtures("no_new_age_window")
@@ -55,11 +56,9 @@ def test_each_role_sees_its_own_actions_in_a_kept_table(
 def test_an_update_answer_stored_after_the_table_was_kept_shows_on_the_next_page(
     environment, images, unique_name, docker_api, registry_host, viewer_client
 ):
-    repository = f"{registry_host}/{unique_name('kept-update')}"
-    image_id = images.build(f"{repository}:1", busybox=False)
-    for chunk in docker_api.push(repository, tag="1", stream=True, decode=True):
-        assert "error" not in chunk
-    docker_api.remove_image(image_id, force=True)
+    name = unique_name("kept-update")
+    push_image(images, docker_api, registry_host, name, layers=[1024], tag="1")
+    repository = f"{registry_host}/{name}"
     docker_api.pull(repository, tag="1")  # now with the registry's digest, which an answer compares with
     wait_for(lambda: f"{repository}:1" in listed_references(environment), timeout=5)
     before = _table(viewer_client, q=repository)
