@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Max, Min, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -176,16 +176,6 @@ def audit_count(qs: QuerySet[AuditEvent]) -> tuple[int, bool]:
     """(count, capped): exact up to COUNT_CAP, else COUNT_CAP and True."""
     count = qs.order_by()[: COUNT_CAP + 1].count()
     return min(count, COUNT_CAP), count > COUNT_CAP
-
-
-def history_stamp() -> tuple[int | None, int | None, dt.datetime | None]:
-    """Moves with every event written and every retention drop (events are never changed).
-
-    With the newest time, not only ids: a database rebuilt from scratch numbers its events
-    from 1 again.
-    """
-    found = AuditEvent.objects.aggregate(newest=Max("id"), oldest=Min("id"), newest_at=Max("created_at"))
-    return (found["newest"], found["oldest"], found["newest_at"])
 
 
 def audit_event_get(pk: int) -> AuditEvent:

@@ -29,9 +29,9 @@ from images_app.references import (
     repository_of,
     split_repo_tag,
 )
-from images_app.selectors.audit import history_stamp
 from images_app.selectors.inventory import InventoryRead, KeptInventory, inventory_current
-from images_app.selectors.updates import OUTDATED, outdated_rows, update_answers_stamp
+from images_app.selectors.stamps import records_stamp
+from images_app.selectors.updates import OUTDATED, outdated_rows
 from images_app.selectors.usage import (
     LastUse,
     UsageValues,
@@ -378,7 +378,7 @@ def listing_stamp(environment: Environment, query: ImageListQuery) -> tuple[Hash
     read = inventory_current(environment)
     if read is None or read.as_of is not None:
         return None
-    return (environment.pk, read.kept.serial, watch_info(environment).shown_stamp, update_answers_stamp())
+    return (environment.pk, read.kept.serial, watch_info(environment).shown_stamp, records_stamp().update_answers)
 
 
 # --- one image ------------------------------------------------------------------
@@ -483,8 +483,7 @@ def image_page_stamp(environment: Environment, page: ImagePage) -> tuple[Hashabl
         page.detail.id,
         repr(page.containers),
         watch_info(environment).shown_stamp,
-        update_answers_stamp(),
-        history_stamp(),
+        records_stamp(),
     )
 
 

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
-
-from django.db.models import Count, Max
 
 from images_app import engine
 from images_app.environments import row_read_with
@@ -115,17 +112,6 @@ def outdated_tags(images: Iterable[ImageInfo]) -> list[OutdatedTag]:
 def outdated_for_environment(environment: Environment) -> list[OutdatedTag]:
     """Every tag of this engine with an update available: one engine call (its image list) and one query."""
     return outdated_tags(engine.list_images(environment))
-
-
-def update_answers_stamp() -> tuple[int, datetime | None, datetime | None]:
-    """Moves whenever stored answers change: a run stores them, then finishes, in one transaction.
-
-    The newest run's end as well as the newest answer: two runs of different environments
-    may finish in either order, and a run stores its answers under its start time.
-    """
-    answers = UpdateCheck.objects.aggregate(count=Count("pk"), newest=Max("checked_at"))
-    finished = UpdateRun.objects.aggregate(newest=Max("finished_at"))["newest"]
-    return (answers["count"], answers["newest"], finished)
 
 
 def update_run_of(environment: Environment) -> UpdateRun | None:

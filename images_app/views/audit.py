@@ -22,8 +22,8 @@ from images_app.selectors.audit import (
     audit_event_get,
     audit_events_filtered,
     audit_page,
-    history_stamp,
 )
+from images_app.selectors.stamps import records_stamp
 from images_app.services.audit import KNOWN_ACTIONS, audit_export_start
 
 EXPORT_FORMATS = {
@@ -59,7 +59,13 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "environment_names": [name for name, _ in configured_environments()],
     }
     if valid:
-        key = part_key("history-events", history_stamp, request.GET.urlencode(), request.user, shows_ages=False)
+        key = part_key(
+            "history-events",
+            lambda: (records_stamp().history,),
+            request.GET.urlencode(),
+            request.user,
+            shows_ages=False,
+        )
         context["events"] = kept_part(key, lambda: _draw_events(request, form, filter_query))
     return render(request, "audit/list.html", context, status=200 if valid else 400)
 
