@@ -378,7 +378,8 @@ def listing_stamp(environment: Environment, query: ImageListQuery) -> tuple[Hash
     read = inventory_current(environment)
     if read is None or read.as_of is not None:
         return None
-    return (environment.pk, read.kept.serial, watch_info(environment).shown_stamp, records_stamp().update_answers)
+    # The serial names this environment's lists as loaded in this process: no need for the environment too.
+    return (read.kept.serial, watch_info(environment).shown_stamp, records_stamp().update_answers)
 
 
 # --- one image ------------------------------------------------------------------
@@ -478,7 +479,6 @@ def image_page_stamp(environment: Environment, page: ImagePage) -> tuple[Hashabl
     if page.kept_serial is None or page.disk_error:
         return None
     return (
-        environment.pk,
         page.kept_serial,
         page.detail.id,
         repr(page.containers),

@@ -23,7 +23,7 @@ MAX_DURATION = timedelta(days=3650)
 
 
 def parse_duration(text: str) -> timedelta:
-    """ "30d", "12h", "2w" (the `unused_for=` filter and policies); ValueError otherwise."""
+    """"30d", "12h", "2w" (the `unused_for=` filter and policies); ValueError otherwise."""
     match = _DURATION.fullmatch(text.strip().lower())
     if not match:
         raise ValueError("a duration is a whole number followed by h, d or w, e.g. 30d")

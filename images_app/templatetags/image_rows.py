@@ -285,7 +285,6 @@ def tag_chips(tags: Sequence[str], pull_url: str) -> SafeString:
     )
 
 
-
 @register.simple_tag
 def update_rows(updates: Sequence[tuple[str, Verdict]], pull_url: str) -> SafeString:
     """The `<tr>`s of the image page's updates table: each tag's state, what the registry serves, the check's age."""
