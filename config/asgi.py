@@ -1,13 +1,17 @@
+import gc
 import os
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import django
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
+from django.template import Engine
+from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # WhiteNoise hands Django file iterators that are synchronous; under ASGI Django reads them in a
@@ -53,6 +57,9 @@ class ReusedThreadsASGIHandler(ASGIHandler):
         receive: Callable[[], Awaitable[Mapping[str, Any]]],
         send: Callable[[Mapping[str, Any]], Awaitable[None]],
     ) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
         if self._idle:
             executor = self._idle.pop()
         else:
@@ -67,6 +74,36 @@ class ReusedThreadsASGIHandler(ASGIHandler):
                 # Its connections belong to its thread: close them there before it ends.
                 executor.submit(connections.close_all)
                 executor.shutdown(wait=False)
+
+    async def _lifespan(
+        self, receive: Callable[[], Awaitable[Mapping[str, Any]]], send: Callable[[Mapping[str, Any]], Awaitable[None]]
+    ) -> None:
+        """The server's start and stop (Django itself answers only HTTP): warm up before the first request."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await sync_to_async(warm_up, thread_sensitive=False)()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def warm_up() -> None:
+    """Load what every page uses, then set it aside from the garbage collector's full passes.
+
+    A full pass walks every object the process holds: under load it stopped a web process for
+    140-190 ms of CPU, once or twice a minute, in the middle of whatever pages it was drawing
+    (bench.load on a slow day). The URL patterns, views and compiled templates live as long as
+    the process; frozen, a full pass walks only what came after: 25-35 ms.
+    """
+    get_resolver().url_patterns  # noqa: B018  (imports every view module)
+    engine = Engine.get_default()
+    for folder in map(Path, engine.dirs):
+        for path in sorted(folder.rglob("*.html")):
+            engine.get_template(str(path.relative_to(folder)))
+    gc.collect()
+    gc.freeze()
 
 
 django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application() does

@@ -287,6 +287,14 @@ def production_server(django_db_setup, tmp_path_factory):
         proc.stop()
 
 
+def test_the_web_server_warms_berth_up_before_its_first_request(production_server):
+    # The lifespan start (config/asgi.py warm_up): unsupported, uvicorn would go on without it, silently.
+    _, static_root = production_server
+    log = (static_root.parent.parent / "uvicorn.log").read_text()
+    assert "Application startup complete." in log
+    assert "unsupported" not in log
+
+
 def test_static_css_is_served_hashed_compressed_and_cached_forever(production_server):
     url, static_root = production_server
     manifest = json.loads((static_root / "staticfiles.json").read_text())
