@@ -103,17 +103,27 @@ def pull_cancel_view(request: AuthenticatedRequest, env: str, pk: int) -> HttpRe
 @require_safe
 async def pull_events(request: HttpRequest, env: str, pk: int) -> HttpResponseBase:
     """Server-sent events of one pull: the state at once, then live progress until it ends."""
-    user = await request.auser()
-    if not user.is_authenticated:
+    job = await sync_to_async(_job_to_watch)(request, env, pk)
+    if job is None:
         # LoginRequiredMiddleware already redirects; this guards against it being removed.
         return HttpResponseForbidden("Log in to watch pulls.")
-    environment = await sync_to_async(environment_get)(env)
-    job = await sync_to_async(pull_get)(environment, pk)
-    if job is None:
-        raise Http404("No such pull in this environment")
-
     stream = pull_event_stream(job)
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx must not buffer a live stream
     return response
+
+
+def _job_to_watch(request: HttpRequest, env: str, pk: int) -> PullJob | None:
+    """The pull a stream follows (None for a visitor not logged in), read in one trip to a thread.
+
+    Each trip from the event loop to a thread and back waits for the process's GIL when it is
+    busy drawing pages: three trips were much of a new stream's wait for its first event under
+    load (bench.load).
+    """
+    if not request.user.is_authenticated:
+        return None
+    job = pull_get(environment_get(env), pk)
+    if job is None:
+        raise Http404("No such pull in this environment")
+    return job
