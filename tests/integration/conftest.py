@@ -7,6 +7,7 @@ SDK is used here only as the oracle and to build test images.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import shutil
@@ -19,6 +20,7 @@ import docker
 import pytest
 import requests
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.test import Client
 
 from images_app.environments import environment_get, sync_environments
@@ -147,11 +149,18 @@ def start_container(docker_api: docker.APIClient) -> Iterator[Callable[..., str]
 # --- people -----------------------------------------------------------------
 
 
+@functools.cache
+def password_hash() -> str:
+    """PASSWORD hashed once for the whole run: each hash is a full PBKDF2 run, half a second on a slow
+    day, and most tests make two or three people. Logging in still checks it the real way."""
+    return make_password(PASSWORD)
+
+
 @pytest.fixture
 def make_user(db) -> Callable[..., object]:
     def make(username: str, role: str | None = VIEWER, **extra: object) -> object:
         ensure_roles()
-        user = get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
+        user = get_user_model().objects.create(username=username, password=password_hash(), **extra)
         if role:
             assign_role(user, role)
         return user
