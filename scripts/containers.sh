@@ -52,7 +52,9 @@ image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 build_rootfs() {
     local tar
     tar="$(rootfs_path)"
-    [[ -s "$tar" ]] && return 0
+    [[ -f "$tar" && -s "$tar" ]] && return 0
+    # A folder where the tar belongs is what an earlier mmdebstrap left without --format=tar.
+    [[ -d "$tar" ]] && rm -rf "$tar"
     if ! command -v mmdebstrap >/dev/null; then
         [[ "$(id -u)" == 0 ]] || { say "mmdebstrap is missing (apt-get install mmdebstrap)"; return 1; }
         say "installing mmdebstrap"
@@ -60,7 +62,9 @@ build_rootfs() {
     fi
     mkdir -p "$CACHE"
     say "building the base root filesystem from Debian packages (mmdebstrap, about a minute)"
-    mmdebstrap --quiet "${ROOTFS_ARGS[@]}" "$tar.partial" "${ROOTFS_SOURCES[@]}"
+    # The format said, not guessed from the name: "….tar.partial" would make a folder.
+    rm -rf "$tar.partial"
+    mmdebstrap --quiet --format=tar "${ROOTFS_ARGS[@]}" "$tar.partial" "${ROOTFS_SOURCES[@]}"
     mv "$tar.partial" "$tar"
 }
 
