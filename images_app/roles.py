@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
+from django.db import connection, models
 from django.http import HttpRequest
+
+from images_app.selectors.prepared import PreparedRows
 
 # A user as Django types request.user (an anonymous one has no role). Berth uses Django's own User model.
 Actor = User | AnonymousUser
@@ -132,9 +137,9 @@ def _grants(user: User) -> _Grants:
     """
     cached = getattr(user, _GRANTS_CACHE, None)
     if cached is None:
-        rows = Group.objects.filter(user=user).values_list(
-            "name", "permissions__content_type__app_label", "permissions__codename"
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(_grants_statement(), [user.pk])
+            rows = cursor.fetchall()
         roles: set[str] = set()
         permissions: set[str] = set()
         for name, app_label, codename in rows:
@@ -146,6 +151,38 @@ def _grants(user: User) -> _Grants:
     return cached
 
 
+@lru_cache(maxsize=1)
+def _grants_statement() -> str:
+    """Group.objects.filter(user=user).values_list("name", "permissions__content_type__app_label",
+    "permissions__codename"), written once: every page reads it (selectors.prepared says why)."""
+    quote = connection.ops.quote_name
+
+    def table(model: type[models.Model]) -> str:
+        return quote(model._meta.db_table)
+
+    def column(model: type[models.Model], name: str) -> str:
+        field = model._meta.get_field(name)
+        assert isinstance(field, models.Field) and field.column  # a concrete field, so with a column
+        return quote(field.column)
+
+    user_groups, group_permissions = User.groups.through, Group.permissions.through
+    name, app_label, codename = column(Group, "name"), column(ContentType, "app_label"), column(Permission, "codename")
+    group_id, permission_id, type_id = column(Group, "id"), column(Permission, "id"), column(ContentType, "id")
+    # Only table and column names from the models' metadata, quoted: the user's id is a parameter.
+    return (
+        f"SELECT g.{name}, ct.{app_label}, p.{codename}"  # noqa: S608
+        f" FROM {table(user_groups)} ug"
+        f" JOIN {table(Group)} g ON g.{group_id} = ug.{column(user_groups, 'group')}"
+        f" LEFT JOIN {table(group_permissions)} gp ON gp.{column(group_permissions, 'group')} = g.{group_id}"
+        f" LEFT JOIN {table(Permission)} p ON p.{permission_id} = gp.{column(group_permissions, 'permission')}"
+        f" LEFT JOIN {table(ContentType)} ct ON ct.{type_id} = p.{column(Permission, 'content_type')}"
+        f" WHERE ug.{column(user_groups, 'user')} = %s"
+    )
+
+
+_USER_BY_ID = PreparedRows(User, "{id} = %s", params=("id",))
+
+
 class RoleBackend(ModelBackend):
     """ModelBackend whose permissions come from role groups only.
 
@@ -153,6 +190,11 @@ class RoleBackend(ModelBackend):
     the Django admin does not manage users (see admin.py). So the per-user permission query
     is skipped, and the groups and their permissions come from one query (_grants).
     """
+
+    def get_user(self, user_id: int) -> User | None:
+        """ModelBackend's, with its read prepared once: every request of a signed-in person makes it."""
+        user = _USER_BY_ID.first(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_user_permissions(self, user_obj: User | AnonymousUser, obj: object = None) -> set[str]:
         if user_obj.is_active and user_obj.is_superuser and obj is None:

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from images_app import pull_stream
 from images_app.models import Environment, PullJob
 from images_app.pull_snapshot import ProgressSnapshot
+from images_app.selectors.prepared import PreparedRows
 
 
 def pulls_running(environment: Environment) -> QuerySet[PullJob]:
@@ -18,6 +19,26 @@ def pulls_running(environment: Environment) -> QuerySet[PullJob]:
         .select_related("requested_by", "environment")
         .order_by("created_at")
     )
+
+
+_RUNNING_BANNER = PreparedRows(
+    PullJob,
+    "{environment_id} = %s AND {status} IN (" + ", ".join(["%s"] * len(PullJob.ACTIVE)) + ")",
+    params=("environment_id", *["status"] * len(PullJob.ACTIVE)),
+    order_by="{created_at}",
+    limit=10,
+)
+
+
+def pulls_running_banner(environment: Environment) -> list[PullJob]:
+    """The first ten of pulls_running, without their requester: the images list's banner.
+
+    Every list page reads it, so the read is prepared once (selectors.prepared).
+    """
+    jobs = _RUNNING_BANNER.all(environment.pk, *PullJob.ACTIVE)
+    for job in jobs:
+        PullJob._meta.get_field("environment").set_cached_value(job, environment)
+    return jobs
 
 
 def pulls_recent(environment: Environment, *, limit: int = 50) -> QuerySet[PullJob]:

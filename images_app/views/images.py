@@ -29,7 +29,7 @@ from images_app.selectors.images import (
     listing_stamp,
     with_sort,
 )
-from images_app.selectors.pulls import pulls_running
+from images_app.selectors.pulls import pulls_running_banner
 from images_app.selectors.updates import update_run_of, verdicts_for_image, verdicts_for_rows
 from images_app.selectors.usage import image_use_page, watch_info
 
@@ -110,8 +110,7 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
     context["query"] = query
     context["watch"] = watch_info(environment)
     context["update_run"] = update_run_of(environment)
-    # The banner shows references and states only: no join to requester and environment.
-    context["running_pulls"] = list(pulls_running(environment).select_related(None)[:10])
+    context["running_pulls"] = pulls_running_banner(environment)
     return render(request, "images/list.html", context)
 
 

@@ -1,0 +1,129 @@
+"""Reads every request makes, their SQL worked out once per process instead of once per request.
+
+Each page reads the same few rows the same way: its session, its user, the user's role, its
+environment and the watcher's, update check's and inventory's rows, the running pulls. The ORM
+builds and compiles every query again each time, which costs ten to twenty times what the
+database spends answering (0.25-0.75 ms a query against 15-30 us on SQLite), and under load
+each of those milliseconds is a wait for the process's GIL that the other pages share
+(bench.load). A PreparedRows is one such read written once: its text comes from the model's own
+table and column names, what each column needs converting with (dates on SQLite...) is found
+once per database connection, and rows become model instances through Model.from_db, as the
+ORM makes them. Values are passed as parameters, adapted by their fields as the ORM does.
+
+Only fixed shapes belong here, each with a test that it returns what its ORM query returns
+(tests/integration/test_prepared_reads.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
+
+from django.db import connections, models, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.expressions import Col
+
+ModelT = TypeVar("ModelT", bound=models.Model)
+Converter = Callable[[Any, Col, BaseDatabaseWrapper], Any]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    attnames: tuple[str, ...]
+    converters: tuple[tuple[int, tuple[Converter, ...], Col], ...]
+    param_fields: tuple[models.Field[Any, Any], ...]
+
+
+def _column(field: models.Field[Any, Any]) -> str:
+    assert field.column, field  # every concrete field has a column
+    return field.column
+
+
+class PreparedRows(Generic[ModelT]):
+    """SELECT rows of `model` WHERE `where` [ORDER BY `order_by`] [LIMIT `limit`], compiled once.
+
+    `where` and `order_by` name columns by attribute in braces ("{environment_id} = %s") and
+    take values as %s; `params` names the field of each %s, in order, for adapting its value.
+    Fields in `leave_out` are not read (deferred, as QuerySet.defer leaves them).
+    """
+
+    def __init__(
+        self,
+        model: type[ModelT],
+        where: str,
+        *,
+        params: Sequence[str],
+        order_by: str = "",
+        limit: int | None = None,
+        leave_out: Collection[str] = (),
+    ) -> None:
+        self.model = model
+        self.where = where
+        self.params = tuple(params)
+        self.order_by = order_by
+        self.limit = limit
+        self.leave_out = frozenset(leave_out)
+        # Per connection: the text is the backend's and converters are its bound methods.
+        self._compiled: WeakKeyDictionary[BaseDatabaseWrapper, _Compiled] = WeakKeyDictionary()
+
+    def _compile(self, connection: BaseDatabaseWrapper) -> _Compiled:
+        meta = self.model._meta
+        quote = connection.ops.quote_name
+        fields = [field for field in meta.concrete_fields if field.attname not in self.leave_out]
+        columns = {field.attname: quote(_column(field)) for field in meta.concrete_fields}
+        # Only the model's own table and column names, quoted: no value ever reaches this text.
+        sql = "SELECT {} FROM {} WHERE {}".format(  # noqa: S608
+            ", ".join(columns[field.attname] for field in fields),
+            quote(meta.db_table),
+            self.where.format_map(columns),
+        )
+        if self.order_by:
+            sql += " ORDER BY " + self.order_by.format_map(columns)
+        if self.limit is not None:
+            sql += f" LIMIT {int(self.limit)}"
+        converters = []
+        for position, field in enumerate(fields):
+            column = field.get_col(meta.db_table)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                converters.append((position, tuple(found), column))
+        if sql.count("%s") != len(self.params):
+            raise ValueError(f"{len(self.params)} parameter fields for the %s of {sql!r}")
+        by_attname = {field.attname: field for field in meta.concrete_fields}
+        return _Compiled(
+            sql=sql,
+            attnames=tuple(field.attname for field in fields),
+            converters=tuple(converters),
+            param_fields=tuple(by_attname[name] for name in self.params),
+        )
+
+    def all(self, *values: object) -> list[ModelT]:
+        alias = router.db_for_read(self.model)
+        connection = connections[alias]
+        compiled = self._compiled.get(connection)
+        if compiled is None:
+            compiled = self._compiled[connection] = self._compile(connection)
+        params = [
+            field.get_db_prep_value(value, connection, prepared=False)
+            for field, value in zip(compiled.param_fields, values, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        found = []
+        for row in rows:
+            values_read = list(row)
+            for position, converters, column in compiled.converters:
+                value = values_read[position]
+                for convert in converters:
+                    value = convert(value, column, connection)
+                values_read[position] = value
+            found.append(self.model.from_db(alias, compiled.attnames, values_read))
+        return found
+
+    def first(self, *values: object) -> ModelT | None:
+        found = self.all(*values)
+        return found[0] if found else None
