@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
+from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from images_app.environments import environment_for_page
@@ -21,8 +23,10 @@ from images_app.selectors.audit import history_url, image_history
 from images_app.selectors.cleanup_requests import requests_of
 from images_app.selectors.dashboard import dashboard_for
 from images_app.selectors.images import (
+    ImageListing,
     ImageListQuery,
     ImagePage,
+    ImageRow,
     image_listing,
     image_page,
     image_page_stamp,
@@ -99,11 +103,22 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
     context: dict[str, Any] = {"environment": environment, "form": form}
     query = form.query() if form.is_valid() else None
 
+    @cache
     def stamp() -> tuple[Hashable, ...] | None:
         return listing_stamp(environment, query) if query is not None else None
 
-    key = part_key("images-table", stamp, request.GET.urlencode(), request.user, shows_ages=True)
-    context["table"] = kept_part(key, lambda: _draw_table(request, environment, form, query))
+    # The table is kept while its data is unchanged; its rows, which show ages, are drawn again
+    # for a new age window without the table around them (totals, chips, headers, pages).
+    query_string = request.GET.urlencode()
+    table_key = part_key("images-table", stamp, query_string, request.user, shows_ages=False)
+    rows_apart = table_key is not None
+    table = kept_part(table_key, lambda: _draw_table(request, environment, form, query, rows_apart=rows_apart))
+    if rows_apart and ROWS_SLOT in table:
+        assert query is not None  # a table with rows had a valid query
+        rows_key = part_key("images-rows", stamp, query_string, request.user, shows_ages=True)
+        rows = kept_part(rows_key, lambda: _draw_rows(request, environment, query))
+        table = mark_safe(table.replace(ROWS_SLOT, rows))  # noqa: S308  (both drawn by templates, escaped there)
+    context["table"] = table
     if not form.is_valid():
         # Drawing the table may have found the engine refusing a filter: the form now says which.
         return render(request, "images/list.html", context, status=400)
@@ -114,10 +129,22 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
     return render(request, "images/list.html", context)
 
 
+# Where a table drawn without its rows takes them (an HTML comment: nothing a row or an image name can write).
+ROWS_SLOT = "<!-- berth:rows -->"
+
+
 def _draw_table(
-    request: HttpRequest, environment: Environment, form: ImageFilterForm, query: ImageListQuery | None
+    request: HttpRequest,
+    environment: Environment,
+    form: ImageFilterForm,
+    query: ImageListQuery | None,
+    *,
+    rows_apart: bool = False,
 ) -> Drawn:
-    """The list's table, totals, chips and pagination; on a filter the engine refuses, an error on `form`."""
+    """The list's table, totals, chips and pagination; on a filter the engine refuses, an error on `form`.
+
+    `rows_apart`: the table's rows are left out, ROWS_SLOT in their place (_draw_rows draws them).
+    """
     context: dict[str, Any] = {"environment": environment, "rows": [], "page": None, "listing": None}
     if query is not None:
         try:
@@ -132,14 +159,34 @@ def _draw_table(
                 raise
             _engine_rejected(form, error, query)
         else:
-            page = Paginator(listing.rows, settings.BERTH_PAGE_SIZE).get_page(request.GET.get("page"))
+            page = _page_of(request, listing)
             context.update(listing=listing, rows=listing.rows, page=page, headers=_headers(query), query=query)
-            context["updates"] = verdicts_for_rows(list(page.object_list))
+            if rows_apart:
+                context["rows_slot"] = mark_safe(ROWS_SLOT)  # noqa: S308  (a constant comment)
+            else:
+                context["updates"] = verdicts_for_rows(list(page.object_list))
             context["chips"] = _active_filters(request)
     if context["listing"] is None:
         context["headers"] = _headers(ImageListQuery())
     html = render_to_string("images/_list_table.html", context, request)
     return Drawn(html, keep=context["listing"] is not None)
+
+
+def _draw_rows(request: HttpRequest, environment: Environment, query: ImageListQuery) -> Drawn:
+    """The `<tr>`s of the table's page, with their update states and ages as they read now."""
+    listing = image_listing(environment, query)
+    page = _page_of(request, listing)
+    context = {
+        "environment": environment,
+        "listing": listing,
+        "page": page,
+        "updates": verdicts_for_rows(list(page.object_list)),
+    }
+    return Drawn(render_to_string("images/_list_rows.html", context, request), keep=True)
+
+
+def _page_of(request: HttpRequest, listing: ImageListing) -> Page[ImageRow]:
+    return Paginator(listing.rows, settings.BERTH_PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 @require_safe

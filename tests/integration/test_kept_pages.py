@@ -99,6 +99,38 @@ def test_with_kept_pages_off_every_page_draws_its_table(environment, viewer_clie
     assert "listing" not in viewer_client.get(LIST_URL).context  # ...then kept
 
 
+def _drawn(response) -> set[str]:
+    return {template.name for template in response.templates if template.name.startswith("images/_list")}
+
+
+@pytest.mark.usefixtures("keeper")
+def test_a_new_age_window_draws_the_rows_again_and_keeps_the_table_around_them(
+    environment, images, unique_name, operator_client, monkeypatch
+):
+    repository = unique_name("kept-ages")
+    images.build(f"{repository}:1", busybox=False)
+    wait_for(lambda: f"{repository}:1" in listed_references(environment), timeout=5)
+    clock = [1_000_000.0]
+    monkeypatch.setattr(kept_pages, "AGE_STEP_SECONDS", 10)
+    monkeypatch.setattr(kept_pages.time, "time", lambda: clock[0])
+
+    first = operator_client.get(LIST_URL, {"q": repository})
+    assert _drawn(first) == {"images/_list_table.html", "images/_list_rows.html"}
+    same_window = operator_client.get(LIST_URL, {"q": repository})
+    assert _drawn(same_window) == set()
+    clock[0] += 10
+    next_window = operator_client.get(LIST_URL, {"q": repository})
+    assert _drawn(next_window) == {"images/_list_rows.html"}  # the rows alone
+
+    pages = [response.content.decode() for response in (first, same_window, next_window)]
+    for html in pages:
+        body = html[html.index('id="image-totals"') : html.index("</table>")]
+        assert body.count(f'data-reference="{repository}:1"') == 1 and "berth:rows" not in body
+        assert 'type="checkbox"' in body  # the operator's own rows, in the operator's own table
+    tables = [html[html.index('id="image-totals"') : html.index("<tbody>")] for html in pages]
+    assert tables[0] == tables[1] == tables[2]
+
+
 def _image_page(client, image_id: str) -> tuple[str, bool]:
     """The image page's content, and whether it was drawn for this request (not shown as kept)."""
     response = client.get(f"/env/local/images/{image_id}/")
