@@ -65,7 +65,11 @@ class ManagedProcess:
             return ""
 
     def wait_until(self, check: Callable[[], bool], timeout: float, what: str) -> None:
-        """Poll `check` (bounded); fail with the log's tail if the process dies or never gets ready."""
+        """Poll `check` (bounded); fail with the log's tail if the process dies or never gets ready.
+
+        A process that never gets ready is stopped first: a failed fixture's setup has no teardown
+        to do it, and a leftover process would hold the test database for the tests after it.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():
@@ -73,7 +77,9 @@ class ManagedProcess:
             if check():
                 return
             time.sleep(0.2)
-        raise RuntimeError(f"{what} not ready in {timeout}s:\n{self.tail()}")
+        log = self.tail()
+        self.stop()
+        raise RuntimeError(f"{what} not ready in {timeout}s:\n{log}")
 
 
 def start_web_server(log_dir: Path, env: dict[str, str], *, workers: int = 1) -> tuple[ManagedProcess, str]:

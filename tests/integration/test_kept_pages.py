@@ -6,12 +6,16 @@ while the inventory is current), and the history page, which is kept whatever th
 
 from __future__ import annotations
 
+import os
+import signal
+from datetime import timedelta
+
 import pytest
 from django.test import override_settings
 from django.utils import timezone
 
 from images_app import kept_pages
-from images_app.models import AuditAction, UpdateCheck
+from images_app.models import AuditAction, UpdateCheck, WatchState
 from images_app.services.audit import audit_record
 from images_app.update_state import check_key
 from tests.integration.support.pulls import push_image
@@ -99,8 +103,8 @@ def test_with_kept_pages_off_every_page_draws_its_table(environment, viewer_clie
     assert "listing" not in viewer_client.get(LIST_URL).context  # ...then kept
 
 
-def _drawn(response) -> set[str]:
-    return {template.name for template in response.templates if template.name.startswith("images/_list")}
+def _drawn(response, parts=("images/_list_table.html", "images/_list_rows.html")) -> set[str]:
+    return {template.name for template in response.templates if template.name in parts}
 
 
 @pytest.mark.usefixtures("keeper")
@@ -129,6 +133,55 @@ def test_a_new_age_window_draws_the_rows_again_and_keeps_the_table_around_them(
         assert 'type="checkbox"' in body  # the operator's own rows, in the operator's own table
     tables = [html[html.index('id="image-totals"') : html.index("<tbody>")] for html in pages]
     assert tables[0] == tables[1] == tables[2]
+
+
+def _between(html: str, start: str, end: str) -> str:
+    return html[html.index(start) : html.index(end, html.index(start))]
+
+
+@pytest.mark.usefixtures("keeper")
+def test_the_lists_title_filters_and_watch_note_are_kept_per_viewer_query_and_watch(
+    request, environment, viewer_client, operator_client
+):
+    watcher = request.getfixturevalue("keeper")  # its process is paused below
+    outer = ("images/_list_heading.html", "images/_list_filters.html", "images/_watch_note.html")
+    first = viewer_client.get(LIST_URL, {"q": "alpha", "sort": "size"})
+    assert _drawn(first, outer) == set(outer)
+    again = viewer_client.get(LIST_URL, {"q": "alpha", "sort": "size"})
+    assert _drawn(again, outer) == set()  # all three kept
+    assert again.content.decode().count('id="watch-note"') == 1
+
+    # Another viewer role sees its own actions; another query, its own values in the form.
+    operator_page = operator_client.get(LIST_URL, {"q": "alpha", "sort": "size"}).content.decode()
+    viewer_page = again.content.decode()
+    assert "Pull an image" in _between(operator_page, 'class="page-head"', "</div>")
+    assert "Pull an image" not in _between(viewer_page, 'class="page-head"', "</div>")
+    other = viewer_client.get(LIST_URL, {"q": "beta"})
+    assert _drawn(other, outer) == {"images/_list_filters.html"}
+    form = _between(other.content.decode(), 'id="image-filters"', "</form>")
+    assert 'value="beta"' in form and 'value="alpha"' not in form and 'name="sort" value="created"' in form
+    assert 'name="sort" value="size"' in _between(viewer_page, 'id="image-filters"', "</form>")
+
+    # The note follows the watch: once the watcher's lease has lapsed, the note says no watcher runs.
+    os.killpg(watcher.pid, signal.SIGSTOP)  # frozen: it cannot renew the lease
+    try:
+        WatchState.objects.filter(environment=environment).update(
+            lease_expires_at=timezone.now() - timedelta(minutes=5)
+        )
+        stopped = viewer_client.get(LIST_URL, {"q": "alpha", "sort": "size"}).content.decode()
+    finally:
+        os.killpg(watcher.pid, signal.SIGCONT)  # so the fixture's SIGTERM is heard
+    assert "no watcher is running now" in _between(stopped, 'id="watch-note"', "</p>")
+    assert "no watcher is running now" not in _between(viewer_page, 'id="watch-note"', "</p>")
+
+
+@pytest.mark.usefixtures("keeper")
+def test_a_filter_the_engine_refuses_shows_its_error_beside_the_form_and_keeps_nothing_of_it(viewer_client):
+    refused = viewer_client.get(LIST_URL, {"before": "no-such-image:1"})
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    assert 'id="filter-errors"' in html and 'value="no-such-image:1"' in _between(html, 'id="image-filters"', "</form>")
+    assert viewer_client.get(LIST_URL, {"before": "no-such-image:1"}).status_code == 400  # and again
 
 
 def _image_page(client, image_id: str) -> tuple[str, bool]:
