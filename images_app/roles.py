@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, models
 from django.http import HttpRequest
 
-from images_app.selectors.prepared import PreparedRows
+from images_app.selectors.prepared import PreparedRows, quoted_column, quoted_table
 
 # A user as Django types request.user (an anonymous one has no role). Berth uses Django's own User model.
 Actor = User | AnonymousUser
@@ -155,15 +155,12 @@ def _grants(user: User) -> _Grants:
 def _grants_statement() -> str:
     """Group.objects.filter(user=user).values_list("name", "permissions__content_type__app_label",
     "permissions__codename"), written once: every page reads it (selectors.prepared says why)."""
-    quote = connection.ops.quote_name
 
     def table(model: type[models.Model]) -> str:
-        return quote(model._meta.db_table)
+        return quoted_table(model, connection)
 
     def column(model: type[models.Model], name: str) -> str:
-        field = model._meta.get_field(name)
-        assert isinstance(field, models.Field) and field.column  # a concrete field, so with a column
-        return quote(field.column)
+        return quoted_column(model, name, connection)
 
     user_groups, group_permissions = User.groups.through, Group.permissions.through
     name, app_label, codename = column(Group, "name"), column(ContentType, "app_label"), column(Permission, "codename")

@@ -37,9 +37,16 @@ class _Compiled:
     param_fields: tuple[models.Field[Any, Any], ...]
 
 
-def _column(field: models.Field[Any, Any]) -> str:
-    assert field.column, field  # every concrete field has a column
-    return field.column
+def quoted_table(model: type[models.Model], connection: BaseDatabaseWrapper) -> str:
+    """The model's table name, quoted for `connection`'s database (for fixed statements' text)."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def quoted_column(model: type[models.Model], name: str, connection: BaseDatabaseWrapper) -> str:
+    """The column of the model's concrete field `name` (or attribute name), quoted for `connection`."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column, field  # a concrete field, so with a column
+    return connection.ops.quote_name(field.column)
 
 
 class PreparedRows(Generic[ModelT]):
@@ -71,13 +78,12 @@ class PreparedRows(Generic[ModelT]):
 
     def _compile(self, connection: BaseDatabaseWrapper) -> _Compiled:
         meta = self.model._meta
-        quote = connection.ops.quote_name
         fields = [field for field in meta.concrete_fields if field.attname not in self.leave_out]
-        columns = {field.attname: quote(_column(field)) for field in meta.concrete_fields}
+        columns = {field.attname: quoted_column(self.model, field.name, connection) for field in meta.concrete_fields}
         # Only the model's own table and column names, quoted: no value ever reaches this text.
         sql = "SELECT {} FROM {} WHERE {}".format(  # noqa: S608
             ", ".join(columns[field.attname] for field in fields),
-            quote(meta.db_table),
+            quoted_table(self.model, connection),
             self.where.format_map(columns),
         )
         if self.order_by:

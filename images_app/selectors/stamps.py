@@ -14,6 +14,7 @@ from functools import lru_cache
 from django.db import connection
 
 from images_app.models import AuditEvent, UpdateCheck, UpdateRun
+from images_app.selectors.prepared import quoted_column, quoted_table
 
 
 @dataclass(frozen=True)
@@ -29,21 +30,15 @@ class RecordsStamp:
 
 @lru_cache(maxsize=1)
 def _statement() -> str:
-    def table(model: type[AuditEvent] | type[UpdateCheck] | type[UpdateRun]) -> str:
-        return connection.ops.quote_name(model._meta.db_table)
-
-    def column(name: str) -> str:
-        return connection.ops.quote_name(name)
-
-    checks, runs, events = table(UpdateCheck), table(UpdateRun), table(AuditEvent)
+    checks, runs, events = (quoted_table(model, connection) for model in (UpdateCheck, UpdateRun, AuditEvent))
     # Only the models' own table and column names, quoted: nothing from a request reaches this text.
     aggregates = [
         ("COUNT(*)", checks),
-        (f"MAX({column('checked_at')})", checks),
-        (f"MAX({column('finished_at')})", runs),
-        (f"MAX({column('id')})", events),
-        (f"MIN({column('id')})", events),
-        (f"MAX({column('created_at')})", events),
+        (f"MAX({quoted_column(UpdateCheck, 'checked_at', connection)})", checks),
+        (f"MAX({quoted_column(UpdateRun, 'finished_at', connection)})", runs),
+        (f"MAX({quoted_column(AuditEvent, 'id', connection)})", events),
+        (f"MIN({quoted_column(AuditEvent, 'id', connection)})", events),
+        (f"MAX({quoted_column(AuditEvent, 'created_at', connection)})", events),
     ]
     parts = ["(SELECT " + aggregate + " FROM " + name + ")" for aggregate, name in aggregates]  # noqa: S608
     return "SELECT " + ", ".join(parts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from functools import cache
 from typing import Any
 
@@ -108,16 +108,21 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
     def stamp() -> tuple[Hashable, ...] | None:
         return listing_stamp(environment, query) if query is not None else None
 
+    @cache
+    def listing() -> ImageListing:
+        """The page's listing, worked out once when both the table and its rows are drawn."""
+        assert query is not None  # only drawn for a valid query
+        return image_listing(environment, query)
+
     # The table is kept while its data is unchanged; its rows, which show ages, are drawn again
     # for a new age window without the table around them (totals, chips, headers, pages).
     query_string = request.GET.urlencode()
     table_key = part_key("images-table", stamp, query_string, request.user, shows_ages=False)
     rows_apart = table_key is not None
-    table = kept_part(table_key, lambda: _draw_table(request, environment, form, query, rows_apart=rows_apart))
+    table = kept_part(table_key, lambda: _draw_table(request, environment, form, query, listing, rows_apart=rows_apart))
     if rows_apart and ROWS_SLOT in table:
-        assert query is not None  # a table with rows had a valid query
         rows_key = part_key("images-rows", stamp, query_string, request.user, shows_ages=True)
-        rows = kept_part(rows_key, lambda: _draw_rows(request, environment, query))
+        rows = kept_part(rows_key, lambda: _draw_rows(request, environment, listing()))
         table = mark_safe(table.replace(ROWS_SLOT, rows))  # noqa: S308  (both drawn by templates, escaped there)
     context["table"] = table
 
@@ -156,6 +161,7 @@ def _draw_table(
     environment: Environment,
     form: ImageFilterForm,
     query: ImageListQuery | None,
+    listing_of: Callable[[], ImageListing],
     *,
     rows_apart: bool = False,
 ) -> Drawn:
@@ -166,7 +172,7 @@ def _draw_table(
     context: dict[str, Any] = {"environment": environment, "rows": [], "page": None, "listing": None}
     if query is not None:
         try:
-            listing = image_listing(environment, query)
+            listing = listing_of()
         except ImageNotFound as error:
             # Only `before=`/`since=` name images on this path; anything else is a real 404.
             if not (query.before or query.since):
@@ -190,17 +196,12 @@ def _draw_table(
     return Drawn(html, keep=context["listing"] is not None)
 
 
-def _draw_rows(request: HttpRequest, environment: Environment, query: ImageListQuery) -> Drawn:
+def _draw_rows(request: HttpRequest, environment: Environment, listing: ImageListing) -> Drawn:
     """The `<tr>`s of the table's page, with their update states and ages as they read now."""
-    listing = image_listing(environment, query)
     page = _page_of(request, listing)
-    context = {
-        "environment": environment,
-        "listing": listing,
-        "page": page,
-        "updates": verdicts_for_rows(list(page.object_list)),
-    }
-    return Drawn(render_to_string("images/_list_rows.html", context, request), keep=True)
+    updates = verdicts_for_rows(list(page.object_list))
+    context = {"environment": environment, "listing": listing, "page": page, "updates": updates}
+    return _draw("images/_list_rows.html", request, context)
 
 
 def _draw(template: str, request: HttpRequest, context: dict[str, Any]) -> Drawn:

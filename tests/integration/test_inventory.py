@@ -58,6 +58,13 @@ def listed_references(environment) -> set[str]:
     return {row.reference for row in image_listing(environment).rows}
 
 
+def build_listed(images, environment, reference: str, **build) -> str:
+    """Build an image tagged `reference` and wait until the inventory lists it; returns its ID."""
+    image_id = images.build(reference, busybox=False, **build)
+    wait_for(lambda: reference in listed_references(environment), timeout=5)
+    return image_id
+
+
 @pytest.fixture
 def keeper(transactional_db, environment, process_dir) -> Iterator[ManagedProcess]:
     proc = start_keeper(process_dir)
@@ -145,8 +152,7 @@ def test_the_page_drawn_from_kept_rows_shows_a_change_made_outside_berth(
 ):
     # Rows of the inventory keep their markup between pages: a change must still show, in the HTML itself.
     repository = unique_name("inv-html")
-    image_id = images.build(f"{repository}:1", busybox=False)
-    wait_for(lambda: f"{repository}:1" in listed_references(environment), timeout=5)
+    image_id = build_listed(images, environment, f"{repository}:1")
 
     def page() -> str:
         """The table's body (the rest of the page carries a fresh CSRF token each time)."""
@@ -168,8 +174,7 @@ def test_the_image_page_reads_the_engine_once_while_the_inventory_is_current_and
     keeper, environment, images, unique_name, docker_api, admin_client
 ):
     repository = unique_name("inv-page")
-    image_id = images.build(f"{repository}:1", layers=[64 * 1024], busybox=False)  # no layer shared
-    wait_for(lambda: f"{repository}:1" in listed_references(environment), timeout=5)
+    image_id = build_listed(images, environment, f"{repository}:1", layers=[64 * 1024])  # no layer shared
     url = f"/env/local/images/{image_id}/"
     first = admin_client.get(url)
     assert first.status_code == 200

@@ -19,7 +19,7 @@ from images_app.models import AuditAction, UpdateCheck, WatchState
 from images_app.services.audit import audit_record
 from images_app.update_state import check_key
 from tests.integration.support.pulls import push_image
-from tests.integration.test_inventory import LIST_URL, keeper, listed_references, wait_for  # noqa: F401  (keeper: a fixture)
+from tests.integration.test_inventory import LIST_URL, build_listed, keeper, listed_references, wait_for  # noqa: F401  (keeper: a fixture)
 
 pytestmark = pytest.mark.usefixtures("no_new_age_window")
 
@@ -43,8 +43,7 @@ def test_each_role_sees_its_own_actions_in_a_kept_table(
     environment, images, unique_name, viewer_client, operator_client
 ):
     repository = unique_name("kept-roles")
-    images.build(f"{repository}:1", busybox=False)
-    wait_for(lambda: f"{repository}:1" in listed_references(environment), timeout=5)
+    build_listed(images, environment, f"{repository}:1")
 
     viewer_table = _table(viewer_client, q=repository)
     operator_table = _table(operator_client, q=repository)
@@ -112,8 +111,7 @@ def test_a_new_age_window_draws_the_rows_again_and_keeps_the_table_around_them(
     environment, images, unique_name, operator_client, monkeypatch
 ):
     repository = unique_name("kept-ages")
-    images.build(f"{repository}:1", busybox=False)
-    wait_for(lambda: f"{repository}:1" in listed_references(environment), timeout=5)
+    build_listed(images, environment, f"{repository}:1")
     clock = [1_000_000.0]
     monkeypatch.setattr(kept_pages, "AGE_STEP_SECONDS", 10)
     monkeypatch.setattr(kept_pages.time, "time", lambda: clock[0])
