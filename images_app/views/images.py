@@ -17,7 +17,7 @@ from django.views.decorators.http import require_safe
 
 from images_app.environments import environment_for_page
 from images_app.errors import EngineError, ImageNotFound
-from images_app.forms.images import ImageFilterForm, filter_rejection
+from images_app.forms.images import ImageFilterForm, filter_rejection, list_query
 from images_app.kept_pages import Drawn, kept_part, part_key
 from images_app.models import Environment
 from images_app.selectors.audit import history_url, image_history
@@ -100,9 +100,15 @@ def _engine_rejected(form: ImageFilterForm, error: EngineError | ImageNotFound, 
 @require_safe
 def image_list(request: HttpRequest, env: str) -> HttpResponse:
     environment = environment_for_page(env)
-    form = ImageFilterForm(request.GET)
-    context: dict[str, Any] = {"environment": environment, "form": form}
-    query = form.query() if form.is_valid() else None
+    query = list_query(request.GET)
+    context: dict[str, Any] = {"environment": environment}
+
+    @cache
+    def form() -> ImageFilterForm:
+        """Built only to draw the filter form or to say what was refused (list_query answered the rest)."""
+        bound = ImageFilterForm(request.GET)
+        bound.is_valid()  # cleaned: the engine's refusal of a filter is added to its errors
+        return bound
 
     @cache
     def stamp() -> tuple[Hashable, ...] | None:
@@ -133,13 +139,16 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
 
     heading_key = part_key("images-heading", named, "", request.user, shows_ages=False)
     context["heading"] = kept_part(heading_key, lambda: _draw("images/_list_heading.html", request, context))
-    if not form.is_valid():
-        # Drawing the table may have found the engine refusing a filter: the form now says which.
+    # Drawing the table built the form only if the engine refused a filter: it then says which.
+    if query is None or (form.cache_info().currsize and not form().is_valid()):
+        context["form"] = form()
         context["filters"] = kept_part(None, lambda: _draw("images/_list_filters.html", request, context))
         return render(request, "images/list.html", context, status=400)
     context["query"] = query
     filters_key = part_key("images-filters", named, query_string, request.user, shows_ages=False)
-    context["filters"] = kept_part(filters_key, lambda: _draw("images/_list_filters.html", request, context))
+    context["filters"] = kept_part(
+        filters_key, lambda: _draw("images/_list_filters.html", request, {**context, "form": form()})
+    )
     context["watch"] = watch = watch_info(environment)
 
     def watched() -> tuple[Hashable, ...]:
@@ -159,13 +168,13 @@ ROWS_SLOT = "<!-- berth:rows -->"
 def _draw_table(
     request: HttpRequest,
     environment: Environment,
-    form: ImageFilterForm,
+    form: Callable[[], ImageFilterForm],
     query: ImageListQuery | None,
     listing_of: Callable[[], ImageListing],
     *,
     rows_apart: bool = False,
 ) -> Drawn:
-    """The list's table, totals, chips and pagination; on a filter the engine refuses, an error on `form`.
+    """The list's table, totals, chips and pagination; on a filter the engine refuses, an error on `form()`.
 
     `rows_apart`: the table's rows are left out, ROWS_SLOT in their place (_draw_rows draws them).
     """
@@ -177,11 +186,11 @@ def _draw_table(
             # Only `before=`/`since=` name images on this path; anything else is a real 404.
             if not (query.before or query.since):
                 raise
-            _engine_rejected(form, error, query)
+            _engine_rejected(form(), error, query)
         except EngineError as error:
             if error.status_code != 400:
                 raise
-            _engine_rejected(form, error, query)
+            _engine_rejected(form(), error, query)
         else:
             page = _page_of(request, listing)
             context.update(listing=listing, rows=listing.rows, page=page, headers=_headers(query), query=query)
