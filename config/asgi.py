@@ -1,3 +1,4 @@
+import asyncio
 import gc
 import os
 import warnings
@@ -8,10 +9,13 @@ from typing import Any
 
 import django
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.db import connections
+from django.http import FileResponse, HttpResponseBase
 from django.template import Engine
-from django.urls import get_resolver
+from django.urls import get_resolver, set_script_prefix
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # WhiteNoise hands Django file iterators that are synchronous; under ASGI Django reads them in a
@@ -37,19 +41,81 @@ class ReusedThreadsASGIHandler(ASGIHandler):
         self._idle: list[ThreadPoolExecutor] = []
 
     def load_middleware(self, is_async: bool = False) -> None:
-        """The middleware chain built as for WSGI, entered from the event loop once per request.
+        """The middleware chain built as for WSGI: `handle` runs it, and all else a page needs, in one thread hop.
 
         Django's ASGI chain ends in an async step even when every middleware and view is sync,
         so each request went into a thread, back to the event loop, and into a thread again for
-        each view hook and the view (8 hops for a page, 3 now with the request-started signal and
-        closing the response), each a wake-up that waits for the GIL when the process is busy.
-        Built sync, the middleware and the view run in one hop. An async view (the pull stream)
-        still runs on the event loop (Django calls it through async_to_sync), and its streamed
-        body is still sent from the loop, holding no thread.
+        each view hook and the view (8 hops for a page). An async view (the pull stream) still
+        runs on the event loop (Django calls it through async_to_sync), and its streamed body is
+        still sent from the loop, holding no thread.
         """
         super().load_middleware(is_async=False)
-        sync_chain = self._middleware_chain  # type: ignore[has-type]  # Django's own, untyped
-        self._middleware_chain = sync_to_async(sync_chain, thread_sensitive=True)
+
+    async def handle(
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[Mapping[str, Any]]],
+        send: Callable[[Mapping[str, Any]], Awaitable[None]],
+    ) -> None:
+        """Django's ASGIHandler.handle (5.2), with one thread hop for a page instead of three.
+
+        Django goes into a thread for the request-started signal, comes back to the event loop,
+        goes again for the middleware and view, and a third time to close the response. Each
+        return to the loop waits for the GIL behind whatever page another thread is drawing:
+        under load that was most of the gap between a page's median and its p95 (bench.load).
+        Here the signal, the request, the view and, for a page whose body is already in memory,
+        closing it (the request-finished signal) happen in one hop, as under WSGI. A streamed
+        body (the pull stream, static files) is sent as Django sends it: watching for the client
+        leaving, then closed.
+        """
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            set_script_prefix(get_script_prefix(scope))
+            response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
+            if response.streaming:
+                await self._send_streamed(response, receive, send)
+            else:
+                await self.send_response(response, send)
+        finally:
+            body_file.close()
+
+    def _respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
+        """The response to the request in `scope`, in the request's thread; closed unless streamed."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+            response._handler_class = self.__class__  # type: ignore[attr-defined]  # as Django marks it
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size  # the ASGI server chunks the bytes itself
+        assert response is not None
+        if not response.streaming:
+            response.close()  # the body is in memory: finish the request here (signals, connections)
+        return response
+
+    async def _send_streamed(
+        self,
+        response: HttpResponseBase,
+        receive: Callable[[], Awaitable[Mapping[str, Any]]],
+        send: Callable[[Mapping[str, Any]], Awaitable[None]],
+    ) -> None:
+        """Send a streamed body until it ends or the client leaves (Django's own watch), then close it."""
+        sending = asyncio.create_task(self.send_response(response, send))
+        listening = asyncio.create_task(self.listen_for_disconnect(receive))
+        try:
+            await asyncio.wait([listening, sending], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (listening, sending):
+                task.cancel()  # nothing for the one that ended
+            ended = await asyncio.gather(listening, sending, return_exceptions=True)
+            await sync_to_async(response.close, thread_sensitive=True)()
+        for outcome in ended:
+            # The client leaving, or the body ending first, is how a stream ends; anything else is a fault.
+            if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError | RequestAborted):
+                raise outcome
 
     async def __call__(
         self,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import AsyncToSync, SyncToAsync
 from asgiref.testing import ApplicationCommunicator
+from django.core.signals import request_finished, request_started
 from django.db import connection, connections
+from django.http import StreamingHttpResponse
 from django.template import engines
 from django.test import AsyncClient
 from django.test.utils import CaptureQueriesContext
@@ -115,7 +118,8 @@ def _get_through_asgi(application, path: str) -> int:
 def test_berths_asgi_handler_runs_a_page_in_its_thread_in_one_hop(transactional_db, monkeypatch):
     # Django's ASGI chain ends in an async step, so even an all-sync chain went into a thread,
     # back to the event loop (AsyncToSync) and into the thread again for each view hook and the
-    # view: 8 hops for this page. Each one waits for the GIL when the process is busy.
+    # view: 8 hops for this page; Django's handler adds one for the request-started signal and
+    # one to close the response. Each one waits for the GIL when the process is busy.
     handler = ReusedThreadsASGIHandler()
     assert _get_through_asgi(handler, "/login/") == 200
     into, back = [], []
@@ -138,10 +142,90 @@ def test_berths_asgi_handler_runs_a_page_in_its_thread_in_one_hop(transactional_
         for executor in handler._idle:
             executor.submit(connections.close_all).result(10)
             executor.shutdown()
-    # The request-started signal's receiver, the whole chain (middleware and view), closing the response.
+    # The request-started signal, the whole chain (middleware and view) and closing the response: one hop.
     assert back == [], back
-    assert len(into) == 3, into
-    assert sum("convert_exception_to_response" in name for name in into) == 1, into
+    assert into == ["ReusedThreadsASGIHandler._respond"], into
+
+
+def test_a_page_starts_and_finishes_its_request_once_and_in_its_own_thread(transactional_db):
+    handler = ReusedThreadsASGIHandler()
+    seen: list[tuple[str, int]] = []
+
+    def started(**kwargs):
+        seen.append(("started", threading.get_ident()))
+
+    def finished(**kwargs):
+        seen.append(("finished", threading.get_ident()))
+
+    request_started.connect(started)
+    request_finished.connect(finished)
+    try:
+        assert _get_through_asgi(handler, "/login/") == 200
+        assert _get_through_asgi(handler, "/static/no-such-file.css") == 404
+    finally:
+        request_started.disconnect(started)
+        request_finished.disconnect(finished)
+        for executor in handler._idle:
+            executor.submit(connections.close_all).result(10)
+            executor.shutdown()
+    assert [event for event, _ in seen] == ["started", "finished"] * 2
+    assert seen[0][1] == seen[1][1] != threading.get_ident()  # where the page's connections live
+
+
+def _streamed(chunks: list[bytes], *, forever: bool = False) -> tuple[StreamingHttpResponse, list[str]]:
+    """A streamed response of `chunks` (then endless, if `forever`) and what happened to it."""
+    happened: list[str] = []
+
+    async def body():
+        try:
+            for chunk in chunks:
+                yield chunk
+            while forever:
+                await asyncio.sleep(0.01)
+                yield b": still here\n"
+        finally:
+            happened.append("body closed")
+
+    response = StreamingHttpResponse(body())
+    response._resource_closers.append(lambda: happened.append("response closed"))
+    return response, happened
+
+
+def test_a_streamed_body_is_sent_whole_then_closed(transactional_db):
+    handler = ReusedThreadsASGIHandler()
+    response, happened = _streamed([b"one\n", b"two\n"])
+    sent: list[dict] = []
+
+    async def receive():
+        await asyncio.sleep(60)  # the client stays
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    _run_async(lambda: handler._send_streamed(response, receive, send))
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200
+    assert b"".join(message.get("body", b"") for message in sent[1:]) == b"one\ntwo\n"
+    assert sent[-1] == {"type": "http.response.body"}  # the end of the body
+    assert happened == ["body closed", "response closed"]
+
+
+def test_a_client_leaving_a_stream_ends_it_and_closes_it(transactional_db):
+    handler = ReusedThreadsASGIHandler()
+    response, happened = _streamed([b"data: 1\n\n"], forever=True)
+    sent: list[dict] = []
+
+    async def receive():
+        while len(sent) < 5:
+            await asyncio.sleep(0.01)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    _run_async(lambda: asyncio.wait_for(handler._send_streamed(response, receive, send), 10))
+    assert len(sent) >= 5
+    assert happened == ["body closed", "response closed"]
 
 
 def test_pages_served_over_asgi_reuse_their_thread_and_its_database_connection(transactional_db):
