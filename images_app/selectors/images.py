@@ -407,7 +407,7 @@ class ImagePage:
     disk: DiskUsage | None
     disk_error: str = ""
     tags: list[tuple[str, str]] = field(default_factory=list)
-    # The inventory load its image reads came from (kept_pages); None when they were read live.
+    # The inventory load its image reads and containers came from (kept_pages); None when read live.
     kept_serial: int | None = None
 
     @property
@@ -427,15 +427,17 @@ class ImagePage:
         return image_status(tagged=bool(self.detail.repo_tags), containers=len(self.containers))
 
 
-def image_page(environment: Environment, image_id: str) -> ImagePage:
-    """Inspect, history, containers using it and its unique/shared bytes (4 engine calls, or 1).
+def image_page(environment: Environment, image_id: str, *, live_containers: bool = False) -> ImagePage:
+    """Inspect, history, containers using it and its unique/shared bytes (4 engine calls, or none).
 
     `image_id` is a full or short ID; anything else, or an ID the engine does not
     have, is ImageNotFound. Disk usage walks every image on the engine (`/system/df`):
     acceptable for one image's page, never for the list. While the event-kept inventory
-    is current (and not lagging), what only an image change can change (inspect, history,
-    the disk report) is read once per inventory version; the containers, whose status
-    text moves with time, are always read live.
+    is current (and not lagging), the containers come from it (every container and image
+    event re-reads them) and what only an image change can change (inspect, history, the
+    disk report) is read once per inventory version: the engine's status text ("Up 3
+    minutes") is then as old as that read, so the page does not show it (kept_serial set).
+    `live_containers` reads them from the engine all the same (the API, which returns that text).
     """
     wanted = id_hex(image_id.strip().lower())
     if not is_image_id_like(wanted):
@@ -450,7 +452,10 @@ def image_page(environment: Environment, image_id: str) -> ImagePage:
     # A 12-hex string is also a valid repository name: make sure the engine answered by ID.
     if not id_starts_with(detail.id, wanted):
         raise ImageNotFound(image_id, "No image with this ID.")
-    containers = engine.containers_for_image(environment, detail.id)
+    if kept is None or live_containers:
+        containers = engine.containers_for_image(environment, detail.id)
+    else:
+        containers = kept.containers_of(detail.id)
     disk, disk_error = None, ""
     try:
         report = engine.disk_usage(environment) if kept is None else _kept_disk_report(kept, environment)
@@ -473,15 +478,14 @@ def image_page(environment: Environment, image_id: str) -> ImagePage:
 def image_page_stamp(environment: Environment, page: ImagePage) -> tuple[Hashable, ...] | None:
     """What the image page is drawn from (kept_pages), or None when its image reads were live.
 
-    The inventory load its inspect, history and disk report came from; its containers as the
-    engine just listed them; the watcher's records, the stored update answers and the history.
+    The inventory load its inspect, history, disk report and containers came from; the
+    watcher's records, the stored update answers and the history.
     """
     if page.kept_serial is None or page.disk_error:
         return None
     return (
         page.kept_serial,
         page.detail.id,
-        repr(page.containers),
         watch_info(environment).shown_stamp,
         records_stamp(),
     )

@@ -69,6 +69,17 @@ class KeptInventory:
     def containers_per_image(self) -> Counter[str]:
         return self.memo("per_image", lambda: Counter(c.image_id for c in self.containers))  # type: ignore[return-value]
 
+    def containers_of(self, image_id: str) -> list[ContainerInfo]:
+        """The containers created from exactly this image, as the engine last listed them."""
+        by_image = self.memo("containers_by_image", self._containers_by_image)
+        return list(by_image.get(image_id, ()))  # type: ignore[attr-defined]
+
+    def _containers_by_image(self) -> dict[str, list[ContainerInfo]]:
+        found: dict[str, list[ContainerInfo]] = {}
+        for container in self.containers:
+            found.setdefault(container.image_id, []).append(container)
+        return found
+
 
 @dataclass(frozen=True)
 class InventoryRead:

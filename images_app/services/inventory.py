@@ -64,7 +64,10 @@ def lists_changed_by(event: EngineEvent) -> frozenset[str]:
             return frozenset({IMAGES, CONTAINERS})
         return frozenset({CONTAINERS})
     if event.type == "image" and event.action not in _QUIET_IMAGE_ACTIONS:
-        return frozenset({IMAGES})
+        # The containers too: the engine lists a container's image by the tag it was created from
+        # only while that tag still names its image (by ID once it moved or went), and the image
+        # page shows which (its containers come from here while the inventory is current).
+        return frozenset({IMAGES, CONTAINERS})
     return frozenset()
 
 

@@ -201,9 +201,10 @@ def test_the_kept_image_page_follows_its_containers_and_its_history(
     assert drawn and "No container uses this image." in first
     assert _image_page(admin_client, image_id) == (first, False)  # kept
 
-    container_id = start_container(tag, running=False)  # its containers are listed live for every page
-    with_container, drawn = _image_page(admin_client, image_id)
-    assert drawn and container_id[:12] in with_container
+    container_id = start_container(tag, running=False)  # the inventory's next version lists it
+    wait_for(lambda: f'data-container-id="{container_id}"' in _image_page(admin_client, image_id)[0], timeout=2)
+    with_container, _ = _image_page(admin_client, image_id)
+    assert f'data-container-id="{container_id}"' in with_container
 
     audit_record(
         action=AuditAction.AUDIT_VERIFIED,

@@ -44,9 +44,10 @@ def test_exec_and_health_events_touch_nothing():
     assert lists_changed_by(event("container", "health_status")) == set()
 
 
-def test_image_events_touch_the_image_list_but_push_does_not():
+def test_image_events_touch_both_lists_but_push_touches_none():
+    # A container is listed by the tag it was created from only while the tag names its image.
     for action in ("pull", "tag", "untag", "delete", "import", "load"):
-        assert lists_changed_by(event("image", action)) == {IMAGES}
+        assert lists_changed_by(event("image", action)) == {IMAGES, CONTAINERS}
     assert lists_changed_by(event("image", "push")) == set()
 
 

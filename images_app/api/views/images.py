@@ -85,4 +85,5 @@ class ImageDetail(ApiView):
     )
     def get(self, request: Request, env: str, image_id: str) -> Response:
         environment = environment_get(env)
-        return Response(present.image_detail(image_page(environment, image_id)))
+        # Containers read live: the API returns the engine's status text ("Up 3 minutes") as of now.
+        return Response(present.image_detail(image_page(environment, image_id, live_containers=True)))
