@@ -23,6 +23,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 
 
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]  # the ASGI server's callables
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+
 class ReusedThreadsASGIHandler(ASGIHandler):
     """Django's ASGI handler, running each request's sync code on a thread kept for later requests.
 
@@ -54,8 +58,8 @@ class ReusedThreadsASGIHandler(ASGIHandler):
     async def handle(
         self,
         scope: dict[str, Any],
-        receive: Callable[[], Awaitable[Mapping[str, Any]]],
-        send: Callable[[Mapping[str, Any]], Awaitable[None]],
+        receive: Receive,
+        send: Send,
     ) -> None:
         """Django's ASGIHandler.handle (5.2), with one thread hop for a page instead of three.
 
@@ -99,8 +103,8 @@ class ReusedThreadsASGIHandler(ASGIHandler):
     async def _send_streamed(
         self,
         response: HttpResponseBase,
-        receive: Callable[[], Awaitable[Mapping[str, Any]]],
-        send: Callable[[Mapping[str, Any]], Awaitable[None]],
+        receive: Receive,
+        send: Send,
     ) -> None:
         """Send a streamed body until it ends or the client leaves (Django's own watch), then close it."""
         sending = asyncio.create_task(self.send_response(response, send))
@@ -120,8 +124,8 @@ class ReusedThreadsASGIHandler(ASGIHandler):
     async def __call__(
         self,
         scope: dict[str, Any],
-        receive: Callable[[], Awaitable[Mapping[str, Any]]],
-        send: Callable[[Mapping[str, Any]], Awaitable[None]],
+        receive: Receive,
+        send: Send,
     ) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
@@ -141,9 +145,7 @@ class ReusedThreadsASGIHandler(ASGIHandler):
                 executor.submit(connections.close_all)
                 executor.shutdown(wait=False)
 
-    async def _lifespan(
-        self, receive: Callable[[], Awaitable[Mapping[str, Any]]], send: Callable[[Mapping[str, Any]], Awaitable[None]]
-    ) -> None:
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
         """The server's start and stop (Django itself answers only HTTP): warm up before the first request."""
         while True:
             message = await receive()

@@ -109,18 +109,14 @@ class ImageFilterForm(forms.Form):
         )
 
 
-def list_query(params: QueryDict) -> ImageListQuery | None:
-    """The validated query of the list's URL parameters, or None when ImageFilterForm refuses them.
+@lru_cache(maxsize=256)
+def list_query(query_string: str) -> ImageListQuery | None:
+    """The validated query of the list's URL query string, or None when ImageFilterForm refuses it.
 
-    The answer depends on the parameters alone, so it is worked out once per query string in each
+    The answer depends on the query string alone, so it is worked out once per string in each
     process: building the form (deep copies of its fields) and cleaning it was a tenth of a kept
     list page's CPU (bench.load). The form itself is built only to be drawn, or to say what it refused.
     """
-    return _query_of(params.urlencode())
-
-
-@lru_cache(maxsize=256)
-def _query_of(query_string: str) -> ImageListQuery | None:
     form = ImageFilterForm(QueryDict(query_string))
     return form.query() if form.is_valid() else None
 

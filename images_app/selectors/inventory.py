@@ -67,18 +67,22 @@ class KeptInventory:
 
     @property
     def containers_per_image(self) -> Counter[str]:
-        return self.memo("per_image", lambda: Counter(c.image_id for c in self.containers))  # type: ignore[return-value]
+        return self.memo(  # type: ignore[return-value]
+            "per_image", lambda: Counter({image_id: len(found) for image_id, found in self._by_image().items()})
+        )
 
     def containers_of(self, image_id: str) -> list[ContainerInfo]:
         """The containers created from exactly this image, as the engine last listed them."""
-        by_image = self.memo("containers_by_image", self._containers_by_image)
-        return list(by_image.get(image_id, ()))  # type: ignore[attr-defined]
+        return list(self._by_image().get(image_id, ()))
 
-    def _containers_by_image(self) -> dict[str, list[ContainerInfo]]:
-        found: dict[str, list[ContainerInfo]] = {}
-        for container in self.containers:
-            found.setdefault(container.image_id, []).append(container)
-        return found
+    def _by_image(self) -> dict[str, list[ContainerInfo]]:
+        def group() -> dict[str, list[ContainerInfo]]:
+            found: dict[str, list[ContainerInfo]] = {}
+            for container in self.containers:
+                found.setdefault(container.image_id, []).append(container)
+            return found
+
+        return self.memo("by_image", group)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,8 @@ def _engine_rejected(form: ImageFilterForm, error: EngineError | ImageNotFound, 
 @require_safe
 def image_list(request: HttpRequest, env: str) -> HttpResponse:
     environment = environment_for_page(env)
-    query = list_query(request.GET)
+    query_string = request.GET.urlencode()
+    query = list_query(query_string)
     context: dict[str, Any] = {"environment": environment}
 
     @cache
@@ -122,7 +123,6 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
 
     # The table is kept while its data is unchanged; its rows, which show ages, are drawn again
     # for a new age window without the table around them (totals, chips, headers, pages).
-    query_string = request.GET.urlencode()
     table_key = part_key("images-table", stamp, query_string, request.user, shows_ages=False)
     rows_apart = table_key is not None
     table = kept_part(table_key, lambda: _draw_table(request, environment, form, query, listing, rows_apart=rows_apart))
