@@ -1,6 +1,7 @@
 #!/bin/sh
 # The image's entry point: the first argument names the Berth role this container plays.
-#   web        uvicorn on BERTH_BIND (0.0.0.0:8000), BERTH_WEB_WORKERS processes (cores + 1, at most 8)
+#   web        uvicorn on BERTH_BIND (0.0.0.0:8000), BERTH_WEB_WORKERS processes (cores + 1, at most 8),
+#              each listening on its own socket (config.web_server)
 #   worker     the Celery worker (pulls, removals), BERTH_WORKER_CONCURRENCY (2)
 #   scheduler  Celery beat, its schedule file in the data folder
 #   watcher    the engine-event watcher (manage.py berth_watcher), where this version has it
@@ -19,7 +20,7 @@ case "$role" in
         # container sees every core of a big host); BERTH_WEB_WORKERS sets it.
         cores="$(nproc)"
         workers="${BERTH_WEB_WORKERS:-$((cores < 8 ? cores + 1 : 8))}"
-        exec python -m uvicorn config.asgi:application --host "${bind%:*}" --port "${bind##*:}" \
+        exec python -m config.web_server config.asgi:application --host "${bind%:*}" --port "${bind##*:}" \
             --workers "$workers" --timeout-graceful-shutdown 3 --no-server-header "$@" ;;
     worker)
         exec python -m celery -A config worker --loglevel="${BERTH_LOG_LEVEL:-INFO}" \

@@ -15,7 +15,7 @@ from pathlib import Path
 
 def main() -> int:
     command = Path("/proc/1/cmdline").read_bytes().split(b"\0")
-    if not any(part.endswith(b"uvicorn") for part in command):
+    if not any(part.endswith(b"uvicorn") or part == b"config.web_server" for part in command):
         return 0  # worker, scheduler, migrate: compose restarts them when they exit, there is no port to ask
     bind = os.environ.get("BERTH_BIND", "0.0.0.0:8000")
     host, _, port = bind.rpartition(":")

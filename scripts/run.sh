@@ -50,7 +50,7 @@ stop_pid() {
 for pidfile in "$RUN_DIR/web.pid" "$RUN_DIR/worker.pid" "$RUN_DIR/beat.pid" "$RUN_DIR/watcher.pid"; do
     [[ -f "$pidfile" ]] || continue
     old_pid="$(cat "$pidfile")"
-    if kill -0 "$old_pid" 2>/dev/null && tr '\0' ' ' <"/proc/$old_pid/cmdline" 2>/dev/null | grep -qE 'uvicorn|celery|berth_watcher'; then
+    if kill -0 "$old_pid" 2>/dev/null && tr '\0' ' ' <"/proc/$old_pid/cmdline" 2>/dev/null | grep -qE 'uvicorn|web_server|celery|berth_watcher'; then
         say "stopping $(basename "$pidfile" .pid) process $old_pid left over by a previous run"
         stop_pid "leftover" "$old_pid"
     fi
@@ -201,8 +201,9 @@ say "started the engine watcher (pid $!, log $RUN_DIR/watcher.log)"
 
 # One web process per core, plus one: a process's pages share its GIL, and a spare process
 # keeps pages from queueing behind a busy one (bench.load: list p95 under load -10 to -15%).
+# config.web_server is uvicorn with a listening socket per process, so connections spread evenly.
 WEB_WORKERS="${BERTH_WEB_WORKERS:-$(($(nproc) + 1))}"
-"$PY" -m uvicorn config.asgi:application --host "$HOST" --port "$PORT" --workers "$WEB_WORKERS" \
+"$PY" -m config.web_server config.asgi:application --host "$HOST" --port "$PORT" --workers "$WEB_WORKERS" \
     --timeout-graceful-shutdown 3 9>&- &
 CHILD_PIDS+=("web server:$!")
 echo $! >"$RUN_DIR/web.pid"

@@ -83,9 +83,10 @@ class ManagedProcess:
 
 
 def start_web_server(log_dir: Path, env: dict[str, str], *, workers: int = 1) -> tuple[ManagedProcess, str]:
-    """uvicorn serving Berth on a free loopback port; returns the process and its base URL."""
+    """uvicorn serving Berth on a free loopback port, as `make run` starts it; returns the process and its base URL."""
     port = free_port()
-    args = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    args = [sys.executable, "-m", "config.web_server", "config.asgi:application", "--host", "127.0.0.1"]
+    args += ["--port", str(port)]
     args += ["--workers", str(workers), "--no-access-log", "--timeout-graceful-shutdown", "2"]
     proc = ManagedProcess(args, env, log_dir / f"uvicorn-{port}.log", name="uvicorn")
     url = f"http://127.0.0.1:{port}"
