@@ -139,8 +139,8 @@ class Images:
 # --- processes ---------------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and all its descendants, from /proc; 0 if unreadable."""
+def _process_table() -> tuple[dict[int, list[int]], dict[int, float]]:
+    """Every process's children, and its own CPU seconds (user + system), from /proc."""
     ticks = os.sysconf("SC_CLK_TCK")
     children: dict[int, list[int]] = defaultdict(list)
     own: dict[int, float] = {}
@@ -154,6 +154,25 @@ def cpu_seconds(pid: int) -> float:
             continue
         children[int(fields[1])].append(int(entry.name))
         own[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return children, own
+
+
+def web_worker_pids(server_pid: int) -> list[int]:
+    """The web server's worker processes (not multiprocessing's resource tracker beside them)."""
+    workers = []
+    for pid in _process_table()[0].get(server_pid, []):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" not in command:
+            workers.append(pid)
+    return workers
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and all its descendants, from /proc; 0 if unreadable."""
+    children, own = _process_table()
     total, todo = 0.0, [pid]
     while todo:
         current = todo.pop()
@@ -603,6 +622,7 @@ def run_mode(
         # The engine and Redis share the 2 cores too: the engine answers 2-4 calls a page.
         watched = {child.name: child.proc.pid for child in children} | service_pids()
         cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
+        web_processes = {pid: cpu_seconds(pid) for pid in web_worker_pids(server.proc.pid)}
         generator_before = time.process_time()
         began = time.perf_counter()
         for thread in threads:
@@ -613,6 +633,8 @@ def run_mode(
         # Who used the 2 cores: the load generator shares the machine with what it measures.
         cpu_used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in watched.items()}
         cpu_used["load generator"] = time.process_time() - generator_before
+        # How evenly the web processes shared the work (config.web_server: a listening socket each).
+        web_shares = sorted((cpu_seconds(pid) - before for pid, before in web_processes.items()), reverse=True)
 
         page_latencies = [
             s for kind, values in rec.latencies.items() if kind not in ("sse", "generator") for s in values
@@ -633,6 +655,12 @@ def run_mode(
         for key, count in rec.errors.most_common(10):
             print(f"  {count:6d}  {key}")
         print(f"machine: load average {os.getloadavg()[0]:.1f} after the run")
+        if web_shares and sum(web_shares):
+            print(
+                "web processes' CPU: "
+                + ", ".join(f"{used:.1f}" for used in web_shares)
+                + f" s (the busiest {web_shares[0] / (sum(web_shares) / len(web_shares)):.2f}x their mean)"
+            )
         print(
             "cpu during the run: "
             + ", ".join(f"{name} {used:.1f} s ({used / elapsed:.0%} of a core)" for name, used in cpu_used.items())
