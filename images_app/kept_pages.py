@@ -7,19 +7,20 @@ rows again was most of every page's CPU, and a page waited behind the others' dr
 - a stamp of its data, from the selectors that read it (the inventory object in use, the
   newest stored update answer, the newest history event...): any change is a new stamp;
 - the request's query string and the viewer's permissions (the buttons it shows);
-- for parts that show ages ("5 minutes ago"), the current AGE_STEP_SECONDS window: an age
-  is at most that much behind, then drawn again.
+A part that shows ages ("5 minutes ago") is drawn with marks in their place, and the ages are
+written each time it is shown (sizes_and_ages.fill_ages): exact on every page, and the part is
+not drawn again only because time passed (it was, every 10 s, in each process: a page that
+paid for it took 3-5x its usual CPU, bench.load).
 
-So a page is never older than its data; only the age texts may lag by a few seconds. The
-rest of the page (navigation, banners, the filter form, CSRF tokens, messages) is drawn
-for each request, as before. Nothing here is read by a write: confirmations and removals
-still check the live engine. BERTH_KEPT_PAGES=0 draws every part every time.
+So a page is never older than its data. The rest of the page (navigation, banners, the
+filter form, CSRF tokens, messages) is drawn for each request, as before. Nothing here is
+read by a write: confirmations and removals still check the live engine.
+BERTH_KEPT_PAGES=0 draws every part every time.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
@@ -28,10 +29,8 @@ from django.core.cache import caches
 from django.utils.safestring import SafeString, mark_safe
 
 from images_app.roles import Actor, permission_signature
+from images_app.sizes_and_ages import ages_written_later, fill_ages
 
-# How far behind an age text ("3 minutes ago") in a kept part may be. Ages are shown in
-# seconds only below a minute, so 10 s hardly shows; a part is drawn again at most this often.
-AGE_STEP_SECONDS = 10
 CSRF_FIELD = 'name="csrfmiddlewaretoken"'
 
 
@@ -43,12 +42,11 @@ class PartKey:
     stamp: tuple[Hashable, ...]
     query: str  # the request's query string (filters, sort, page)
     permissions: str  # permission_signature of the viewer
-    shows_ages: bool = False
+    shows_ages: bool = False  # drawn with age marks, written when shown
 
-    def cache_key(self, now: float) -> str:
-        window = int(now // AGE_STEP_SECONDS) if self.shows_ages else 0
+    def cache_key(self) -> str:
         # repr of ints, strings, datetimes and tuples of them is stable within a process.
-        digest = hashlib.blake2b(repr((self.stamp, self.query, self.permissions, window)).encode(), digest_size=16)
+        digest = hashlib.blake2b(repr((self.stamp, self.query, self.permissions)).encode(), digest_size=16)
         return f"{self.part}:{digest.hexdigest()}"
 
 
@@ -78,12 +76,18 @@ def kept_part(key: PartKey | None, draw: Callable[[], Drawn]) -> SafeString:
     if key is None:
         return mark_safe(draw().html)  # noqa: S308  (a template's output, escaped when drawn)
     store = caches["pages"]
-    cache_key = key.cache_key(time.time())
+    cache_key = key.cache_key()
     html = store.get(cache_key)
     if html is None:
-        drawn = draw()
+        if key.shows_ages:
+            with ages_written_later():
+                drawn = draw()
+        else:
+            drawn = draw()
         html = drawn.html
         # A form's CSRF token belongs to one viewer: a part with one is never shown to another.
         if drawn.keep and CSRF_FIELD not in html:
             store.set(cache_key, html)
-    return mark_safe(html)  # noqa: S308  (a template's output, escaped when drawn)
+    if key.shows_ages:
+        html = fill_ages(html)
+    return mark_safe(html)  # noqa: S308  (a template's output, escaped when drawn; ages are plain words)

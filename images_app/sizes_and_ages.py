@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
@@ -60,3 +65,64 @@ def human_age(moment: datetime | None, now: datetime | None = None) -> str:
         return "N/A"
     now = now or timezone.now()
     return f"{human_duration((now - moment).total_seconds())} ago"
+
+
+# --- ages written when a kept part is shown, not when it is drawn ----------------------------
+#
+# A kept page part (images_app.kept_pages) is drawn once and shown for many requests. The ages it
+# shows ("5 minutes ago") are drawn as marks holding their moment, and written anew each time the
+# part is shown: exact on every page, and the part is never drawn again only because time passed.
+# A mark is two private-use characters around a number of this process's own (unguessable, so no
+# text from an image label or a user can pass for one) and the moment; escaping leaves all of them
+# as they are, so a mark can stand in a text or in an attribute.
+
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+_MARK_NONCE = secrets.token_hex(8)
+_MARK = re.compile(f"{_MARK_OPEN}{_MARK_NONCE}:(-?[0-9]+){_MARK_CLOSE}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_writing_ages_later: ContextVar[bool] = ContextVar("berth_writing_ages_later", default=False)
+
+
+@contextmanager
+def ages_written_later() -> Iterator[None]:
+    """While drawing a part that fill_ages() will finish: shown_age() writes marks."""
+    token = _writing_ages_later.set(True)
+    try:
+        yield
+    finally:
+        _writing_ages_later.reset(token)
+
+
+def writing_ages_later() -> bool:
+    return _writing_ages_later.get()
+
+
+def age_mark(moment: datetime) -> str:
+    """A mark fill_ages() turns into human_age(moment) as it reads then."""
+    # Whole microseconds, as datetimes count: the age written is exactly human_age()'s.
+    return f"{_MARK_OPEN}{_MARK_NONCE}:{(moment - _EPOCH) // _MICROSECOND}{_MARK_CLOSE}"
+
+
+def shown_age(moment: datetime | None, now: datetime | None = None) -> str:
+    """human_age(), or its mark while a part is drawn to be kept (ages_written_later)."""
+    if moment is not None and moment.tzinfo is not None and _writing_ages_later.get():
+        return age_mark(moment)
+    return human_age(moment, now)
+
+
+def fill_ages(text: str, now: datetime | None = None) -> str:
+    """`text` with each age mark written as the age it reads at `now` (a text without marks is returned as is)."""
+    if _MARK_OPEN not in text:
+        return text
+    at = ((now or timezone.now()) - _EPOCH) // _MICROSECOND
+    written: dict[str, str] = {}  # rows often share a moment (tags of one image)
+
+    def write(match: re.Match[str]) -> str:
+        moment = match.group(1)
+        age = written.get(moment)
+        if age is None:
+            age = written[moment] = f"{human_duration((at - int(moment)) / 1_000_000)} ago"
+        return age
+
+    return _MARK.sub(write, text)

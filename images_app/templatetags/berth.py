@@ -10,7 +10,7 @@ from django.dispatch import receiver
 from django.templatetags.static import static
 
 from images_app import references
-from images_app.sizes_and_ages import human_age, human_size
+from images_app.sizes_and_ages import human_size, shown_age
 
 register = template.Library()
 
@@ -41,7 +41,8 @@ def filesize(value: int | None) -> str:
 
 @register.filter
 def age(value: datetime | None) -> str:
-    return human_age(value)
+    """`5 minutes ago`; in a kept part, a mark written as the age when the part is shown."""
+    return shown_age(value)
 
 
 @register.filter

@@ -26,7 +26,7 @@ from django.utils.timezone import localtime
 
 from images_app.references import ImageStatus
 from images_app.selectors.images import ImageRow
-from images_app.sizes_and_ages import human_age, human_size
+from images_app.sizes_and_ages import ages_written_later, fill_ages, human_size, shown_age, writing_ages_later
 from images_app.update_state import UpdateState, Verdict
 
 register = template.Library()
@@ -81,7 +81,7 @@ def last_used_cell(row: ImageRow, now: datetime | None = None) -> SafeString:
             _moment(use.last_used),
             use.container_name or use.container_id[:12],
             use.last_used.isoformat(),
-            human_age(use.last_used, now),
+            shown_age(use.last_used, now),
         )
     if use.unused_since is not None and use.horizon is not None and use.unused_since > use.horizon:
         # Created (or first seen) after the watch began: everything since is known.
@@ -105,7 +105,7 @@ def update_badge(verdict: Verdict | None, now: datetime | None = None) -> SafeSt
     """The update state of a tag, with the check's age and the new digest in its tooltip."""
     if verdict is None:
         return mark_safe("")
-    checked = f", checked {human_age(verdict.checked_at, now)}" if verdict.checked_at else ""
+    checked = f", checked {shown_age(verdict.checked_at, now)}" if verdict.checked_at else ""
     if verdict.state == UpdateState.UPDATE_AVAILABLE:
         title, text = f"The registry now serves {verdict.remote_digest}{checked}", "update available"
     elif verdict.state == UpdateState.UP_TO_DATE:
@@ -122,8 +122,8 @@ class RowMarkup:
     the use records do not change, so its identity stands for its data; an entry holds the
     row itself, so that identity cannot be reused by another object while the entry lives.
     The key adds what comes from outside the row: the page's URLs and role, the update
-    verdict, the time zone, and the ages as they read now; a kept row therefore never says
-    anything a fresh render would not.
+    verdict and the time zone. Its ages are kept as marks and written as they read now each
+    time the rows are shown, so a kept row never says anything a fresh render would not.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -132,10 +132,12 @@ class RowMarkup:
         self._lock = threading.Lock()
 
     def get(self, row: ImageRow, key: tuple[object, ...], render: Callable[[], SafeString]) -> SafeString:
+        """The row's markup, its ages as marks (sizes_and_ages.fill_ages writes them)."""
         entry = self._entries.get(id(row))
         if entry is not None and entry[0] is row and entry[1] == key:
             return entry[2]
-        markup = render()
+        with ages_written_later():
+            markup = render()
         with self._lock:
             if len(self._entries) >= self._capacity:
                 # The oldest quarter: rows of an inventory version that is gone are never asked for again.
@@ -170,25 +172,16 @@ def image_rows(
         return _joined(
             _row_markup(row, detail_url_pattern, can_select, pull_url, updates.get(row.reference)) for row in rows
         )
-    now = timezone.now()
     zone = timezone.get_current_timezone_name()
     parts = []
     for row in rows:
         verdict = updates.get(row.reference)
-        use = row.last_use
-        key = (
-            detail_url_pattern,
-            bool(can_select),
-            pull_url,
-            verdict,
-            zone,
-            human_age(row.image.created, now),
-            human_age(use.last_used, now) if use is not None and use.last_used is not None else "",
-            human_age(verdict.checked_at, now) if verdict is not None and verdict.checked_at else "",
-        )
-        render = partial(_row_markup, row, detail_url_pattern, can_select, pull_url, verdict, now=now)
+        key = (detail_url_pattern, bool(can_select), pull_url, verdict, zone)
+        render = partial(_row_markup, row, detail_url_pattern, can_select, pull_url, verdict)
         parts.append(ROW_MARKUP.get(row, key, render))
-    return _joined(parts)
+    joined = _joined(parts)
+    # A kept part around the rows writes their ages when shown; otherwise they are written here.
+    return joined if writing_ages_later() else mark_safe(fill_ages(joined))  # noqa: S308  (ages are plain words)
 
 
 def _joined(parts: Iterable[SafeString]) -> SafeString:
@@ -261,7 +254,7 @@ def _row_markup(
         short=short_id,
         exact=_exact(image.created),
         iso=created.isoformat(),
-        age=human_age(image.created, now),
+        age=shown_age(image.created, now),
         size=image.size,
         human=human_size(image.size),
         last_used=last_used_cell(row, now),
@@ -302,13 +295,13 @@ def _update_row(tag: str, verdict: Verdict, pull_url: str, now: datetime) -> Saf
             '<time datetime="{}">{}</time> ({})',
             localtime(verdict.remote_created).isoformat(),
             _exact(verdict.remote_created),
-            human_age(verdict.remote_created, now),
+            shown_age(verdict.remote_created, now),
         )
         if verdict.remote_created
         else "—"
     )
     checked = (
-        format_html('<span title="{}">{}</span>', _exact(verdict.checked_at), human_age(verdict.checked_at, now))
+        format_html('<span title="{}">{}</span>', _exact(verdict.checked_at), shown_age(verdict.checked_at, now))
         if verdict.checked_at
         else "—"
     )

@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from images_app.environments import environment_for_page
@@ -115,22 +114,15 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
     def stamp() -> tuple[Hashable, ...] | None:
         return listing_stamp(environment, query) if query is not None else None
 
-    @cache
     def listing() -> ImageListing:
-        """The page's listing, worked out once when both the table and its rows are drawn."""
+        """The page's listing: read only when the table is drawn."""
         assert query is not None  # only drawn for a valid query
         return image_listing(environment, query)
 
-    # The table is kept while its data is unchanged; its rows, which show ages, are drawn again
-    # for a new age window without the table around them (totals, chips, headers, pages).
-    table_key = part_key("images-table", stamp, query_string, request.user, shows_ages=False)
-    rows_apart = table_key is not None
-    table = kept_part(table_key, lambda: _draw_table(request, environment, form, query, listing, rows_apart=rows_apart))
-    if rows_apart and ROWS_SLOT in table:
-        rows_key = part_key("images-rows", stamp, query_string, request.user, shows_ages=True)
-        rows = kept_part(rows_key, lambda: _draw_rows(request, environment, listing()))
-        table = mark_safe(table.replace(ROWS_SLOT, rows))  # noqa: S308  (both drawn by templates, escaped there)
-    context["table"] = table
+    # The table (totals, chips, rows, pages) is kept while its data is unchanged; the ages in its
+    # rows are written each time it is shown.
+    table_key = part_key("images-table", stamp, query_string, request.user, shows_ages=True)
+    context["table"] = kept_part(table_key, lambda: _draw_table(request, environment, form, query, listing))
 
     # The title, actions and filter form show only the environment's name, the viewer's
     # permissions and the query string: kept under those (a third of a page's CPU otherwise).
@@ -161,23 +153,14 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
     return render(request, "images/list.html", context)
 
 
-# Where a table drawn without its rows takes them (an HTML comment: nothing a row or an image name can write).
-ROWS_SLOT = "<!-- berth:rows -->"
-
-
 def _draw_table(
     request: HttpRequest,
     environment: Environment,
     form: Callable[[], ImageFilterForm],
     query: ImageListQuery | None,
     listing_of: Callable[[], ImageListing],
-    *,
-    rows_apart: bool = False,
 ) -> Drawn:
-    """The list's table, totals, chips and pagination; on a filter the engine refuses, an error on `form()`.
-
-    `rows_apart`: the table's rows are left out, ROWS_SLOT in their place (_draw_rows draws them).
-    """
+    """The list's table, totals, chips and pagination; on a filter the engine refuses, an error on `form()`."""
     context: dict[str, Any] = {"environment": environment, "rows": [], "page": None, "listing": None}
     if query is not None:
         try:
@@ -194,23 +177,12 @@ def _draw_table(
         else:
             page = _page_of(request, listing)
             context.update(listing=listing, rows=listing.rows, page=page, headers=_headers(query), query=query)
-            if rows_apart:
-                context["rows_slot"] = mark_safe(ROWS_SLOT)  # noqa: S308  (a constant comment)
-            else:
-                context["updates"] = verdicts_for_rows(list(page.object_list))
+            context["updates"] = verdicts_for_rows(list(page.object_list))
             context["chips"] = _active_filters(request)
     if context["listing"] is None:
         context["headers"] = _headers(ImageListQuery())
     html = render_to_string("images/_list_table.html", context, request)
     return Drawn(html, keep=context["listing"] is not None)
-
-
-def _draw_rows(request: HttpRequest, environment: Environment, listing: ImageListing) -> Drawn:
-    """The `<tr>`s of the table's page, with their update states and ages as they read now."""
-    page = _page_of(request, listing)
-    updates = verdicts_for_rows(list(page.object_list))
-    context = {"environment": environment, "listing": listing, "page": page, "updates": updates}
-    return _draw("images/_list_rows.html", request, context)
 
 
 def _draw(template: str, request: HttpRequest, context: dict[str, Any]) -> Drawn:

@@ -17,17 +17,19 @@ from django.utils import timezone
 from images_app import kept_pages
 from images_app.models import AuditAction, UpdateCheck, WatchState
 from images_app.services.audit import audit_record
+from images_app.sizes_and_ages import fill_ages
 from images_app.update_state import check_key
 from tests.integration.support.pulls import push_image
 from tests.integration.test_inventory import LIST_URL, build_listed, keeper, listed_references, wait_for  # noqa: F401  (keeper: a fixture)
 
-pytestmark = pytest.mark.usefixtures("no_new_age_window")
+pytestmark = pytest.mark.usefixtures("ages_read_at_one_moment")
 
 
 @pytest.fixture
-def no_new_age_window(monkeypatch):
-    """No ages window starts between two pages of a test: a part is drawn again only for a change."""
-    monkeypatch.setattr(kept_pages, "AGE_STEP_SECONDS", 10**9)
+def ages_read_at_one_moment(monkeypatch):
+    """Kept parts write their ages as at one moment: two pages of a test compare equal unless their data changed."""
+    moment = timezone.now()
+    monkeypatch.setattr(kept_pages, "fill_ages", lambda text: fill_ages(text, moment))
 
 
 def _table(client, **query) -> str:
@@ -107,30 +109,29 @@ def _drawn(response, parts=("images/_list_table.html", "images/_list_rows.html")
 
 
 @pytest.mark.usefixtures("keeper")
-def test_a_new_age_window_draws_the_rows_again_and_keeps_the_table_around_them(
+def test_ages_are_written_as_they_read_on_each_page_without_drawing_anything_again(
     environment, images, unique_name, operator_client, monkeypatch
 ):
     repository = unique_name("kept-ages")
     build_listed(images, environment, f"{repository}:1")
-    clock = [1_000_000.0]
-    monkeypatch.setattr(kept_pages, "AGE_STEP_SECONDS", 10)
-    monkeypatch.setattr(kept_pages.time, "time", lambda: clock[0])
+    clock = [timezone.now()]
+    monkeypatch.setattr(kept_pages, "fill_ages", lambda text: fill_ages(text, clock[0]))
 
     first = operator_client.get(LIST_URL, {"q": repository})
     assert _drawn(first) == {"images/_list_table.html", "images/_list_rows.html"}
-    same_window = operator_client.get(LIST_URL, {"q": repository})
-    assert _drawn(same_window) == set()
-    clock[0] += 10
-    next_window = operator_client.get(LIST_URL, {"q": repository})
-    assert _drawn(next_window) == {"images/_list_rows.html"}  # the rows alone
+    clock[0] += timedelta(minutes=3)
+    later = operator_client.get(LIST_URL, {"q": repository})
+    assert _drawn(later) == set()  # time passing draws nothing again
 
-    pages = [response.content.decode() for response in (first, same_window, next_window)]
-    for html in pages:
+    rows = [_between(r.content.decode(), f'data-reference="{repository}:1"', "</tr>") for r in (first, later)]
+    ages = [row.split('<td class="created"', 1)[1].split("</time>", 1)[0].rsplit(">", 1)[1] for row in rows]
+    assert ages[0].endswith("seconds ago") or ages[0] == "Less than a second ago"
+    assert ages[1] == "3 minutes ago"  # exact on every page, not as old as the drawing
+    for html in (first.content.decode(), later.content.decode()):
         body = html[html.index('id="image-totals"') : html.index("</table>")]
         assert body.count(f'data-reference="{repository}:1"') == 1 and "berth:rows" not in body
         assert 'type="checkbox"' in body  # the operator's own rows, in the operator's own table
-    tables = [html[html.index('id="image-totals"') : html.index("<tbody>")] for html in pages]
-    assert tables[0] == tables[1] == tables[2]
+        assert "\ue000" not in html  # no mark left unwritten
 
 
 def _between(html: str, start: str, end: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import caches
@@ -9,7 +11,8 @@ from django.template import Context, Template
 from django.test import override_settings
 
 from images_app import kept_pages
-from images_app.kept_pages import AGE_STEP_SECONDS, Drawn, PartKey, kept_part, part_key
+from images_app.kept_pages import Drawn, PartKey, kept_part, part_key
+from images_app.sizes_and_ages import shown_age
 
 
 @pytest.fixture(autouse=True)
@@ -53,12 +56,34 @@ def test_any_change_of_what_a_part_was_drawn_from_draws_it_again(change):
     assert draw.count == 2
 
 
-def test_ages_are_drawn_again_once_per_step_and_parts_without_ages_are_not():
-    start = 1_000 * AGE_STEP_SECONDS
-    with_ages, without = key(), key(shows_ages=False)
-    assert with_ages.cache_key(start) == with_ages.cache_key(start + AGE_STEP_SECONDS - 0.001)
-    assert with_ages.cache_key(start) != with_ages.cache_key(start + AGE_STEP_SECONDS)
-    assert without.cache_key(start) == without.cache_key(start + 100 * AGE_STEP_SECONDS)
+class AgeDrawer(Drawer):
+    """Draws a cell with an age, as the `age` filter and the rows' markup write it."""
+
+    def __init__(self, moment: datetime) -> None:
+        super().__init__()
+        self.moment = moment
+
+    def __call__(self) -> Drawn:
+        self.count += 1
+        return Drawn(f'<td title="checked {shown_age(self.moment)}">{shown_age(self.moment)}</td>', True)
+
+
+def test_a_kept_part_writes_its_ages_as_they_read_each_time_it_is_shown(monkeypatch):
+    clock = [datetime(2026, 12, 3, 8, 0, tzinfo=UTC)]
+    monkeypatch.setattr("images_app.sizes_and_ages.timezone.now", lambda: clock[0])
+    draw = AgeDrawer(clock[0] - timedelta(seconds=5))
+    assert kept_part(key(), draw) == '<td title="checked 5 seconds ago">5 seconds ago</td>'
+    clock[0] += timedelta(minutes=3)
+    assert kept_part(key(), draw) == '<td title="checked 3 minutes ago">3 minutes ago</td>'
+    assert draw.count == 1  # time passing draws nothing again
+
+
+def test_a_part_without_ages_or_not_kept_gets_its_ages_written_when_drawn(monkeypatch):
+    now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    monkeypatch.setattr("images_app.sizes_and_ages.timezone.now", lambda: now)
+    moment = now - timedelta(hours=3)
+    assert kept_part(None, AgeDrawer(moment)) == '<td title="checked 3 hours ago">3 hours ago</td>'
+    assert kept_part(key(shows_ages=False), AgeDrawer(moment)) == '<td title="checked 3 hours ago">3 hours ago</td>'
 
 
 def test_a_part_that_says_something_failed_is_drawn_again_next_time():
@@ -98,7 +123,7 @@ def test_kept_pages_off_asks_for_no_stamp_and_keeps_nothing():
 def test_the_key_names_the_part_and_the_viewers_permissions():
     made = part_key("history-events", lambda: (5, 1, None), "actor=ann", AnonymousUser(), shows_ages=False)
     assert made == PartKey("history-events", (5, 1, None), "actor=ann", "", False)
-    assert made.cache_key(0.0).startswith("history-events:")
+    assert made.cache_key().startswith("history-events:")
 
 
 def test_the_token_guard_recognises_what_djangos_csrf_tag_writes():

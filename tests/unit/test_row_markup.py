@@ -73,20 +73,23 @@ def test_a_new_row_object_an_other_role_or_a_new_verdict_renders_again(renders):
     assert "update available" in with_update and "Pull update" in with_update
 
 
-def test_an_age_that_reads_differently_now_renders_again(renders, monkeypatch):
+def test_ages_are_written_as_they_read_now_without_rendering_the_row_again(renders, monkeypatch):
     start = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    checked = Verdict(UpdateState.UP_TO_DATE, checked_at=start - timedelta(minutes=2))
     kept = row("a", created=start - timedelta(seconds=5))
     clock = [start]
-    monkeypatch.setattr(image_rows.timezone, "now", lambda: clock[0])
+    monkeypatch.setattr("images_app.sizes_and_ages.timezone.now", lambda: clock[0])
 
-    first = image_rows.image_rows([kept], PATTERN, True, "", {}, True)
-    clock[0] = start + timedelta(milliseconds=300)  # still "5 seconds ago"
-    image_rows.image_rows([kept], PATTERN, True, "", {}, True)
+    first = image_rows.image_rows([kept], PATTERN, True, "", {"app:1": checked}, True)
     clock[0] = start + timedelta(seconds=3)  # now "8 seconds ago"
-    later = image_rows.image_rows([kept], PATTERN, True, "", {}, True)
+    later = image_rows.image_rows([kept], PATTERN, True, "", {"app:1": checked}, True)
 
-    assert renders == ["app:1", "app:1"]
-    assert "5 seconds ago" in first and "8 seconds ago" in later
+    assert renders == ["app:1"]
+    assert ">5 seconds ago<" in first and ">8 seconds ago<" in later
+    assert "checked 2 minutes ago" in first and "checked 2 minutes ago" in later  # in the badge's title
+    assert "\ue000" not in first + later  # no mark left unwritten
+    unkept = image_rows.image_rows([kept], PATTERN, True, "", {"app:1": checked}, False)
+    assert unkept == later
 
 
 def test_the_memo_stays_within_its_capacity(renders):

@@ -1,8 +1,19 @@
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils.html import escape
 
-from images_app.sizes_and_ages import human_age, human_duration, human_size
+from images_app.sizes_and_ages import (
+    age_mark,
+    ages_written_later,
+    fill_ages,
+    human_age,
+    human_duration,
+    human_size,
+    shown_age,
+    writing_ages_later,
+)
 
 
 @pytest.mark.parametrize(
@@ -45,3 +56,35 @@ def test_human_age_says_ago():
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assert human_age(now - timedelta(days=3), now) == "3 days ago"
     assert human_age(None) == "N/A"
+
+
+def test_a_mark_is_written_as_exactly_the_age_human_age_gives():
+    now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    rng = random.Random(7)
+    boundaries = [timedelta(seconds=s) for s in (0, 1, 59, 60, 119, 120, 3599, 5400, 48 * 3600, 14 * 86400)]
+    jittered = [timedelta(microseconds=rng.randrange(10**14)) for _ in range(2000)]
+    for ago in boundaries + [b + timedelta(microseconds=d) for b in boundaries for d in (-1, 1)] + jittered:
+        moment = now - ago
+        assert fill_ages(f"<td>{age_mark(moment)}</td>", now) == f"<td>{human_age(moment, now)}</td>", ago
+
+
+def test_shown_age_writes_marks_only_while_a_part_is_drawn_to_be_kept():
+    now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    moment = now - timedelta(minutes=7)
+    assert shown_age(moment, now) == "7 minutes ago"
+    with ages_written_later():
+        assert writing_ages_later()
+        marked = shown_age(moment, now)
+        assert shown_age(None, now) == "N/A"  # nothing to write later
+    assert not writing_ages_later()
+    assert marked != "7 minutes ago" and escape(marked) == marked  # stands in text and attributes alike
+    assert fill_ages(marked, now) == "7 minutes ago"
+
+
+def test_text_that_only_looks_like_a_mark_is_left_as_it_is():
+    now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    plain = "no marks here"
+    assert fill_ages(plain, now) is plain
+    # A label cannot pass for a mark: it does not know this process's number.
+    forged = "\ue000" + "0" * 16 + ":0\ue001"
+    assert fill_ages(f"label={forged}", now) == f"label={forged}"
