@@ -85,6 +85,17 @@ def _start(tmp_path: Path, port: int, workers: int) -> ManagedProcess:
     return ManagedProcess(args, _child_env(), tmp_path / f"web-{port}.log", name="web")
 
 
+def _refused(tmp_path: Path, port: int) -> str:
+    """Start a server on `port` that must stop by itself, failing; what it logged."""
+    server = _start(tmp_path, port, 2)
+    try:
+        server.proc.wait(60)
+    finally:
+        server.stop()
+    assert server.proc.returncode != 0
+    return server.tail()
+
+
 @pytest.fixture
 def three_workers(tmp_path: Path):
     port = free_port()
@@ -138,13 +149,8 @@ def test_a_port_held_by_another_program_stops_the_server_with_a_clear_message(tm
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))  # bound without SO_REUSEPORT, not (yet) listening
         port = other.getsockname()[1]
-        server = _start(tmp_path, port, 2)
-        try:
-            server.proc.wait(60)
-        finally:
-            server.stop()
-        assert server.proc.returncode != 0
-        assert f"Cannot listen on 127.0.0.1:{port}: [Errno 98] Address already in use" in server.tail()
+        log = _refused(tmp_path, port)
+    assert f"Cannot listen on 127.0.0.1:{port}: [Errno 98] Address already in use" in log
 
 
 def test_stopping_the_server_stops_its_workers(tmp_path: Path) -> None:
@@ -192,11 +198,6 @@ def test_the_help_is_uvicorns_own(tmp_path: Path) -> None:
 
 def test_a_second_server_on_the_same_port_is_refused(three_workers, tmp_path: Path) -> None:
     server, port = three_workers
-    second = _start(tmp_path, port, 2)
-    try:
-        second.proc.wait(60)
-    finally:
-        second.stop()
-    assert second.proc.returncode != 0
-    assert f"Cannot listen on 127.0.0.1:{port}: another server already listens there" in second.tail()
+    log = _refused(tmp_path, port)
+    assert f"Cannot listen on 127.0.0.1:{port}: another server already listens there" in log
     assert len(_listeners(server, port)) == 3  # the first one serves on, alone
