@@ -6,7 +6,8 @@ rows again was most of every page's CPU, and a page waited behind the others' dr
 
 - a stamp of its data, from the selectors that read it (the inventory object in use, the
   newest stored update answer, the newest history event...): any change is a new stamp;
-- the request's query string and the viewer's permissions (the buttons it shows);
+- the request's query string and the viewer's permissions (the buttons it shows).
+
 A part that shows ages ("5 minutes ago") is drawn with marks in their place, and the ages are
 written each time it is shown (sizes_and_ages.fill_ages): exact on every page, and the part is
 not drawn again only because time passed (it was, every 10 s, in each process: a page that
