@@ -34,7 +34,7 @@ from pathlib import Path
 import requests
 
 from bench import env_seconds, heading, median, summarize, verdict
-from tooling.processes import ManagedProcess, start_web_server, start_worker
+from tooling.processes import ManagedProcess, process_table, start_web_server, start_worker
 from tooling.scratch_images import build_scratch_image
 from tooling.slow_registry import SlowRegistry
 
@@ -139,28 +139,10 @@ class Images:
 # --- processes ---------------------------------------------------------------------
 
 
-def _process_table() -> tuple[dict[int, list[int]], dict[int, float]]:
-    """Every process's children, and its own CPU seconds (user + system), from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    children: dict[int, list[int]] = defaultdict(list)
-    own: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            # Fields after the ")" that ends the command name: state ppid ... utime(14) stime(15).
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children[int(fields[1])].append(int(entry.name))
-        own[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
-    return children, own
-
-
 def web_worker_pids(server_pid: int) -> list[int]:
     """The web server's worker processes (not multiprocessing's resource tracker beside them)."""
     workers = []
-    for pid in _process_table()[0].get(server_pid, []):
+    for pid in process_table().children.get(server_pid, []):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
@@ -172,13 +154,7 @@ def web_worker_pids(server_pid: int) -> list[int]:
 
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of a process and all its descendants, from /proc; 0 if unreadable."""
-    children, own = _process_table()
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        total += own.get(current, 0.0)
-        todo.extend(children.get(current, []))
-    return total
+    return process_table().cpu_with_descendants(pid)
 
 
 def service_pids() -> dict[str, int]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Hashable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -80,10 +81,7 @@ def kept_part(key: PartKey | None, draw: Callable[[], Drawn]) -> SafeString:
     cache_key = key.cache_key()
     html = store.get(cache_key)
     if html is None:
-        if key.shows_ages:
-            with ages_written_later():
-                drawn = draw()
-        else:
+        with ages_written_later() if key.shows_ages else nullcontext():
             drawn = draw()
         html = drawn.html
         # A form's CSRF token belongs to one viewer: a part with one is never shown to another.

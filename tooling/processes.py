@@ -12,7 +12,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -24,6 +26,39 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class ProcessTable:
+    """Every process's children and its own CPU seconds (user + system), as /proc said at one moment."""
+
+    children: dict[int, list[int]]
+    own_cpu: dict[int, float]
+
+    def cpu_with_descendants(self, pid: int) -> float:
+        total, todo = 0.0, [pid]
+        while todo:
+            current = todo.pop()
+            total += self.own_cpu.get(current, 0.0)
+            todo.extend(self.children.get(current, []))
+        return total
+
+
+def process_table() -> ProcessTable:
+    ticks = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = defaultdict(list)
+    own: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # Fields after the ")" that ends the command name: state ppid ... utime(14) stime(15).
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children[int(fields[1])].append(int(entry.name))
+        own[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return ProcessTable(dict(children), own)
 
 
 class ManagedProcess:

@@ -110,7 +110,6 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
         bound.is_valid()  # cleaned: the engine's refusal of a filter is added to its errors
         return bound
 
-    @cache
     def stamp() -> tuple[Hashable, ...] | None:
         return listing_stamp(environment, query) if query is not None else None
 

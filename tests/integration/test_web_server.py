@@ -12,8 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,7 @@ import requests
 
 from config.web_server import OwnListeningSocket
 from tests.integration.conftest import _child_env
-from tooling.processes import REPO_ROOT, ManagedProcess, free_port
+from tooling.processes import REPO_ROOT, ManagedProcess, free_port, process_table
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,33 +48,11 @@ def _sockets_of(pid: int) -> set[int]:
     return inodes
 
 
-def _children_of(pid: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if ppid == pid:
-                children.append(int(entry.name))
-    return children
-
-
 def _listeners(server: ManagedProcess, port: int) -> dict[int, set[int]]:
     """Worker PID -> the listening sockets on `port` it holds."""
     listening = _tcp_sockets(port, LISTEN)
-    held = {pid: _sockets_of(pid) & listening for pid in _children_of(server.pid)}
+    held = {pid: _sockets_of(pid) & listening for pid in process_table().children.get(server.pid, [])}
     return {pid: inodes for pid, inodes in held.items() if inodes}
-
-
-def _wait(check: Callable[[], bool], seconds: float, what: str, server: ManagedProcess) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not within {seconds} s:\n{server.tail()}")
 
 
 def _start(tmp_path: Path, port: int, workers: int) -> ManagedProcess:
@@ -101,7 +77,7 @@ def three_workers(tmp_path: Path):
     port = free_port()
     server = _start(tmp_path, port, 3)
     try:
-        _wait(lambda: len(_listeners(server, port)) == 3, 90, "three listening workers", server)
+        server.wait_until(lambda: len(_listeners(server, port)) == 3, 90, "three listening workers")
         yield server, port
     finally:
         server.stop()
@@ -133,11 +109,10 @@ def test_a_worker_that_dies_is_replaced_by_one_with_its_own_socket(three_workers
     before = _listeners(server, port)
     victim = next(iter(before))
     os.kill(victim, signal.SIGKILL)
-    _wait(
+    server.wait_until(
         lambda: len(after := _listeners(server, port)) == 3 and victim not in after,
         90,
         "a replacement worker listening",
-        server,
     )
     after = _listeners(server, port)
     assert len({inode for held in after.values() for inode in held}) == 3
@@ -157,7 +132,7 @@ def test_stopping_the_server_stops_its_workers(tmp_path: Path) -> None:
     port = free_port()
     server = _start(tmp_path, port, 2)
     try:
-        _wait(lambda: len(_listeners(server, port)) == 2, 90, "two listening workers", server)
+        server.wait_until(lambda: len(_listeners(server, port)) == 2, 90, "two listening workers")
         workers = list(_listeners(server, port))
         os.kill(server.pid, signal.SIGTERM)  # the parent only, as a service manager does
         server.proc.wait(30)
