@@ -34,7 +34,7 @@ from pathlib import Path
 import requests
 
 from bench import env_seconds, heading, median, summarize, verdict
-from tooling.processes import ManagedProcess, process_table, start_web_server, start_worker
+from tooling.processes import ManagedProcess, machine_cpu, process_table, start_web_server, start_worker
 from tooling.scratch_images import build_scratch_image
 from tooling.slow_registry import SlowRegistry
 
@@ -600,12 +600,14 @@ def run_mode(
         cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
         web_processes = {pid: cpu_seconds(pid) for pid in web_worker_pids(server.proc.pid)}
         generator_before = time.process_time()
+        machine_before = machine_cpu()
         began = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=max(1.0, until - time.monotonic()) + 45)
         elapsed = time.perf_counter() - began
+        machine_after = machine_cpu()
         # Who used the 2 cores: the load generator shares the machine with what it measures.
         cpu_used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in watched.items()}
         cpu_used["load generator"] = time.process_time() - generator_before
@@ -631,6 +633,11 @@ def run_mode(
         for key, count in rec.errors.most_common(10):
             print(f"  {count:6d}  {key}")
         print(f"machine: load average {os.getloadavg()[0]:.1f} after the run")
+        # A shared VM's noisy hours: time its CPUs wanted but the hypervisor gave another guest.
+        print(
+            f"machine: CPUs busy {machine_after.share_busy_since(machine_before):.0%} during the run, "
+            f"stolen by the hypervisor {machine_after.share_stolen_since(machine_before):.1%}"
+        )
         if web_shares and sum(web_shares):
             print(
                 "web processes' CPU: "

@@ -61,6 +61,34 @@ def process_table() -> ProcessTable:
     return ProcessTable(dict(children), own)
 
 
+@dataclass(frozen=True)
+class MachineCpu:
+    """The machine's CPU time so far, all CPUs together, in clock ticks (/proc/stat's first line)."""
+
+    busy: int  # running anything, this machine's kernel included
+    idle: int  # idle or waiting for I/O
+    stolen: int  # wanted to run, but the hypervisor ran another guest ("steal")
+
+    def share_stolen_since(self, before: MachineCpu) -> float:
+        """Of the CPUs' time between `before` and this reading, the share the hypervisor took."""
+        total = (self.busy + self.idle + self.stolen) - (before.busy + before.idle + before.stolen)
+        return (self.stolen - before.stolen) / total if total > 0 else 0.0
+
+    def share_busy_since(self, before: MachineCpu) -> float:
+        total = (self.busy + self.idle + self.stolen) - (before.busy + before.idle + before.stolen)
+        return (self.busy - before.busy) / total if total > 0 else 0.0
+
+
+def machine_cpu() -> MachineCpu:
+    return machine_cpu_of(Path("/proc/stat").read_text().split("\n", 1)[0])
+
+
+def machine_cpu_of(line: str) -> MachineCpu:
+    """/proc/stat's "cpu  user nice system idle iowait irq softirq steal guest guest_nice" line (guest is in user)."""
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(value) for value in line.split()[1:9])
+    return MachineCpu(busy=user + nice + system + irq + softirq, idle=idle + iowait, stolen=steal)
+
+
 class ManagedProcess:
     """A child process we started, ended by its PID only."""
 
