@@ -267,10 +267,10 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "berth",
     },
-    # Drawn page parts (images_app.kept_pages), in each web process: a part is 10-60 kB, so at
-    # most ~10 MB. Keys name the data they were drawn from: an old one is never asked again, and
-    # goes when the store is full (least recently used first) or after TIMEOUT. Per process on
-    # purpose: a kept part's age marks carry a number of the process that drew them.
+    # Drawn page parts and whole pages (images_app.kept_pages), in each web process: 5-70 kB each,
+    # so at most ~15 MB. Keys name the data they were drawn from: an old one is never asked again,
+    # and goes when the store is full (least recently used first) or after TIMEOUT. Per process on
+    # purpose: a kept part's age and CSRF marks carry a number of the process that drew them.
     "pages": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "berth-pages",

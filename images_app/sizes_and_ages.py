@@ -85,9 +85,9 @@ _writing_ages_later: ContextVar[bool] = ContextVar("berth_writing_ages_later", d
 
 
 @contextmanager
-def ages_written_later() -> Iterator[None]:
-    """While drawing a part that fill_ages() will finish: shown_age() writes marks."""
-    token = _writing_ages_later.set(True)
+def ages_written_later(later: bool = True) -> Iterator[None]:
+    """While drawing a part that fill_ages() will finish: shown_age() writes marks (`later=False`: ages)."""
+    token = _writing_ages_later.set(later)
     try:
         yield
     finally:

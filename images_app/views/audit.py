@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.handlers.asgi import ASGIRequest
@@ -15,7 +17,7 @@ from django.views.decorators.http import require_GET
 from images_app.audit_export import async_chunks, csv_chunks, export_rows, jsonl_chunks
 from images_app.environments import configured_environments
 from images_app.forms.audit import AuditFilterForm
-from images_app.kept_pages import Drawn, kept_part, part_key
+from images_app.kept_pages import Drawn, PageDraft, kept_page, kept_part, page_key, part_key
 from images_app.selectors.audit import (
     AuditFilters,
     audit_count,
@@ -51,23 +53,34 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     valid = form.is_valid() if request.GET else True
     filter_query = _filter_query(request)
+    environment_names = [name for name, _ in configured_environments()]
     context: dict[str, object] = {
         "form": form,
         "valid": valid,
         "filter_query": filter_query,
         "known_actions": KNOWN_ACTIONS,
-        "environment_names": [name for name, _ in configured_environments()],
+        "environment_names": environment_names,
     }
-    if valid:
-        key = part_key(
-            "history-events",
-            lambda: (records_stamp().history,),
-            request.GET.urlencode(),
-            request.user,
-            shows_ages=False,
-        )
+    if not valid:
+        return render(request, "audit/list.html", context, status=400)
+    key = part_key(
+        "history-events",
+        lambda: (records_stamp().history,),
+        request.GET.urlencode(),
+        request.user,
+        shows_ages=False,
+    )
+
+    def shown() -> tuple[Hashable, ...] | None:
+        # The filter form shows the query string (in the page's key) and the environments' names.
+        return None if key is None else (key, tuple(environment_names))
+
+    def draft() -> PageDraft:
         context["events"] = kept_part(key, lambda: _draw_events(request, form, filter_query))
-    return render(request, "audit/list.html", context, status=200 if valid else 400)
+        return PageDraft("audit/list.html", context)
+
+    # The whole page is kept too, while all it shows is unchanged (kept_pages).
+    return kept_page(request, page_key("history-page", shown, request), draft)
 
 
 def _draw_events(request: HttpRequest, form: AuditFilterForm, filter_query: str) -> Drawn:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_safe
 from images_app.environments import environment_for_page
 from images_app.errors import EngineError, ImageNotFound
 from images_app.forms.images import ImageFilterForm, filter_rejection, list_query
-from images_app.kept_pages import Drawn, kept_part, part_key
+from images_app.kept_pages import Drawn, PageDraft, kept_page, kept_part, page_key, part_key
 from images_app.models import Environment
 from images_app.selectors.audit import history_url, image_history
 from images_app.selectors.cleanup_requests import requests_of
@@ -121,7 +121,6 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
     # The table (totals, chips, rows, pages) is kept while its data is unchanged; the ages in its
     # rows are written each time it is shown.
     table_key = part_key("images-table", stamp, query_string, request.user, shows_ages=True)
-    context["table"] = kept_part(table_key, lambda: _draw_table(request, environment, form, query, listing))
 
     # The title, actions and filter form show only the environment's name, the viewer's
     # permissions and the query string: kept under those (a third of a page's CPU otherwise).
@@ -129,27 +128,50 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
         return (environment.name,)
 
     heading_key = part_key("images-heading", named, "", request.user, shows_ages=False)
-    context["heading"] = kept_part(heading_key, lambda: _draw("images/_list_heading.html", request, context))
-    # Drawing the table built the form only if the engine refused a filter: it then says which.
-    if query is None or (form.cache_info().currsize and not form().is_valid()):
+    if query is None:
+        context["heading"] = kept_part(heading_key, lambda: _draw("images/_list_heading.html", request, context))
+        context["table"] = kept_part(table_key, lambda: _draw_table(request, environment, form, query, listing))
         context["form"] = form()
         context["filters"] = kept_part(None, lambda: _draw("images/_list_filters.html", request, context))
         return render(request, "images/list.html", context, status=400)
-    context["query"] = query
     filters_key = part_key("images-filters", named, query_string, request.user, shows_ages=False)
-    context["filters"] = kept_part(
-        filters_key, lambda: _draw("images/_list_filters.html", request, {**context, "form": form()})
-    )
-    context["watch"] = watch = watch_info(environment)
+    watch = watch_info(environment)
 
     def watched() -> tuple[Hashable, ...]:
         return (*watch.shown_stamp, timezone.get_current_timezone_name())  # the note shows dates
 
     note_key = part_key("images-watch-note", watched, "", request.user, shows_ages=False)
-    context["watch_note"] = kept_part(note_key, lambda: _draw("images/_watch_note.html", request, {"watch": watch}))
-    context["update_run"] = update_run_of(environment)
-    context["running_pulls"] = pulls_running_banner(environment)
-    return render(request, "images/list.html", context)
+    update_run = update_run_of(environment)
+    running_pulls = pulls_running_banner(environment)
+
+    def shown() -> tuple[Hashable, ...] | None:
+        """Everything the page shows: its parts' keys, the update bar's run and the running pulls' banner."""
+        if None in (table_key, heading_key, filters_key, note_key):
+            return None
+        run = (update_run.pk, update_run.started_at, update_run.finished_at, update_run.error) if update_run else None
+        pulls = tuple((job.pk, job.reference, job.status) for job in running_pulls)
+        return (table_key, heading_key, filters_key, note_key, run, pulls)
+
+    def draft() -> PageDraft:
+        context["table"] = kept_part(table_key, lambda: _draw_table(request, environment, form, query, listing))
+        context["heading"] = kept_part(heading_key, lambda: _draw("images/_list_heading.html", request, context))
+        # Drawing the table built the form only if the engine refused a filter: it then says which.
+        if form.cache_info().currsize and not form().is_valid():
+            context["form"] = form()
+            context["filters"] = kept_part(None, lambda: _draw("images/_list_filters.html", request, context))
+            return PageDraft("images/list.html", context, status=400, keep=False)
+        context["query"] = query
+        context["filters"] = kept_part(
+            filters_key, lambda: _draw("images/_list_filters.html", request, {**context, "form": form()})
+        )
+        context["watch"] = watch
+        context["watch_note"] = kept_part(note_key, lambda: _draw("images/_watch_note.html", request, {"watch": watch}))
+        context["update_run"] = update_run
+        context["running_pulls"] = running_pulls
+        return PageDraft("images/list.html", context)
+
+    # The whole page is kept too, while all it shows is unchanged (kept_pages).
+    return kept_page(request, page_key("images-list", shown, request), draft)
 
 
 def _draw_table(
@@ -203,8 +225,17 @@ def image_detail(request: HttpRequest, env: str, image_id: str) -> HttpResponse:
         request.user,
         shows_ages=True,
     )
-    body = kept_part(key, lambda: _draw_image(request, environment, view))
-    return render(request, "images/detail.html", {"environment": environment, "view": view, "body": body})
+
+    def shown() -> tuple[Hashable, ...] | None:
+        # The title names the image's first tag (or its short ID), which the body's stamp follows too.
+        return None if key is None else (key, tuple(view.detail.repo_tags), view.detail.short_id)
+
+    def draft() -> PageDraft:
+        body = kept_part(key, lambda: _draw_image(request, environment, view))
+        return PageDraft("images/detail.html", {"environment": environment, "view": view, "body": body})
+
+    # The whole page is kept too, while all it shows is unchanged (kept_pages).
+    return kept_page(request, page_key("image-page-whole", shown, request), draft)
 
 
 def _draw_image(request: HttpRequest, environment: Environment, view: ImagePage) -> Drawn:

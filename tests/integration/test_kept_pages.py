@@ -11,11 +11,12 @@ import signal
 from datetime import timedelta
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from images_app import kept_pages
-from images_app.models import AuditAction, UpdateCheck, WatchState
+from images_app.models import AuditAction, PullJob, UpdateCheck, UpdateRun, WatchState
 from images_app.services.audit import audit_record
 from images_app.sizes_and_ages import fill_ages
 from images_app.update_state import check_key
@@ -86,7 +87,7 @@ def test_an_update_answer_stored_after_the_table_was_kept_shows_on_the_next_page
 def test_an_event_written_after_the_history_was_kept_shows_on_the_next_page(admin_client, admin_user):
     audit_record(action=AuditAction.AUDIT_VERIFIED, outcome="info", actor=admin_user, message="first")
     first = admin_client.get("/audit/").content.decode()
-    assert "first" in first and admin_client.get("/audit/").context.get("page") is None  # kept
+    assert "first" in first and admin_client.get("/audit/").context is None  # kept, the whole page
 
     audit_record(action=AuditAction.AUDIT_VERIFIED, outcome="info", actor=admin_user, message="second event")
 
@@ -101,7 +102,7 @@ def test_with_kept_pages_off_every_page_draws_its_table(environment, viewer_clie
         assert viewer_client.get(LIST_URL).context["listing"].prepared
         assert viewer_client.get(LIST_URL).context["listing"].prepared  # drawn again
     assert viewer_client.get(LIST_URL).context["listing"].prepared  # on again: drawn once...
-    assert "listing" not in viewer_client.get(LIST_URL).context  # ...then kept
+    assert viewer_client.get(LIST_URL).context is None  # ...then kept, the whole page: no template drawn
 
 
 def _drawn(response, parts=("images/_list_table.html", "images/_list_rows.html")) -> set[str]:
@@ -188,7 +189,8 @@ def _image_page(client, image_id: str) -> tuple[str, bool]:
     response = client.get(f"/env/local/images/{image_id}/")
     assert response.status_code == 200
     html = response.content.decode()
-    return html[html.index('<main class="content">') : html.index("</main>")], "usage" in response.context
+    drawn = response.context is not None and "usage" in response.context  # None: the whole page was kept
+    return html[html.index('<main class="content">') : html.index("</main>")], drawn
 
 
 @pytest.mark.usefixtures("keeper")
@@ -216,3 +218,63 @@ def test_the_kept_image_page_follows_its_containers_and_its_history(
     )
     with_event, drawn = _image_page(admin_client, image_id)
     assert drawn and "an event about this image" in with_event
+
+
+def _token(html: str) -> str:
+    """The CSRF token of the page's first form (the log-out button's)."""
+    return html.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+
+
+@pytest.mark.usefixtures("keeper")
+def test_a_kept_page_shows_each_viewer_their_name_and_a_token_of_their_own_that_works(make_user):
+    # Two viewers: the same permissions, so the same parts; each page still names its own viewer.
+    clients = {}
+    for name in ("kept-vera", "kept-vic"):
+        clients[name] = Client(enforce_csrf_checks=True)
+        clients[name].force_login(make_user(name))
+    vera, vic = clients["kept-vera"], clients["kept-vic"]
+    assert vera.get(LIST_URL).context is not None  # drawn...
+    kept = vera.get(LIST_URL)
+    assert kept.context is None  # ...then kept whole
+    other = vic.get(LIST_URL)
+    assert "kept-vera" in kept.content.decode() and "kept-vic" not in kept.content.decode()
+    assert "kept-vic" in other.content.decode() and "kept-vera" not in other.content.decode()
+
+    html = kept.content.decode()
+    assert "\ue002" not in html and "\ue000" not in html  # no mark left unwritten
+    assert _token(html) != _token(vera.get(LIST_URL).content.decode())  # a token written for each request
+    # The kept page's token is this viewer's own: the form it sits in works (a forged one does not).
+    assert vic.post("/logout/", {"csrfmiddlewaretoken": _token(html)}).status_code == 403
+    assert vera.post("/logout/", {"csrfmiddlewaretoken": _token(html)}).status_code == 302
+
+
+@pytest.mark.usefixtures("keeper")
+def test_a_message_is_shown_on_the_next_page_even_where_the_page_was_kept(operator_client):
+    operator_client.get(LIST_URL)
+    assert operator_client.get(LIST_URL).context is None  # kept
+    saved = operator_client.post(reverse("notification_preferences"), {"pull_failed": "on"})
+    assert saved.status_code == 302
+
+    with_message = operator_client.get(LIST_URL)
+    assert "Your notification choices are saved." in with_message.content.decode()  # drawn, the message used up
+    after = operator_client.get(LIST_URL)
+    assert "Your notification choices are saved." not in after.content.decode()
+    assert after.context is None  # and the page kept again
+
+
+@pytest.mark.usefixtures("keeper")
+def test_a_kept_page_follows_the_running_pulls_and_the_update_check(environment, operator, operator_client):
+    operator_client.get(LIST_URL)
+    assert operator_client.get(LIST_URL).context is None
+    job = PullJob.objects.create(
+        environment=environment, reference="kept/banner:1", requested_by=operator, status=PullJob.Status.RUNNING
+    )
+    assert "kept/banner:1" in _between(operator_client.get(LIST_URL).content.decode(), "<main", "</main>")
+    PullJob.objects.filter(pk=job.pk).update(status=PullJob.Status.SUCCEEDED)
+    assert "kept/banner:1" not in operator_client.get(LIST_URL).content.decode()
+
+    UpdateRun.objects.update_or_create(
+        environment=environment, defaults={"started_at": timezone.now() - timedelta(hours=3), "finished_at": None}
+    )
+    checking = _between(operator_client.get(LIST_URL).content.decode(), 'id="update-bar"', "</div>")
+    assert "3 hours ago" in checking and "checking" in checking

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages import INFO
+from django.contrib.messages.storage.base import Message
 from django.core.cache import caches
+from django.middleware.csrf import _does_token_match  # the check CsrfViewMiddleware makes
 from django.template import Context, Template
-from django.test import override_settings
+from django.template.context import make_context
+from django.test import RequestFactory, override_settings
+from django.utils import timezone
 
 from images_app import kept_pages
-from images_app.kept_pages import Drawn, PartKey, kept_part, part_key
-from images_app.sizes_and_ages import shown_age
+from images_app.kept_pages import Drawn, PageDraft, PartKey, kept_page, kept_part, page_key, part_key
+from images_app.sizes_and_ages import fill_ages, shown_age
 
 
 @pytest.fixture(autouse=True)
@@ -129,3 +135,123 @@ def test_the_key_names_the_part_and_the_viewers_permissions():
 def test_the_token_guard_recognises_what_djangos_csrf_tag_writes():
     written = Template("{% csrf_token %}").render(Context({"csrf_token": "abc"}))
     assert kept_pages.CSRF_FIELD in written
+
+
+# --- whole pages (kept_page) ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def page_templates(monkeypatch):
+    """Templates by name, drawn as Django draws a page's: with the request's context processors."""
+    texts: dict[str, str] = {}
+
+    def render(name, context, request):
+        return Template(texts[name]).render(make_context(context, request))  # as render_to_string does
+
+    monkeypatch.setattr(kept_pages, "render_to_string", render)
+    return texts
+
+
+class PageDrawer:
+    """A view's draft of page "page", counting how often it was asked for."""
+
+    def __init__(self, context=None, *, status: int = 200, keep: bool = True) -> None:
+        self.context, self.status, self.keep, self.count = context or {}, status, keep, 0
+
+    def __call__(self) -> PageDraft:
+        self.count += 1
+        return PageDraft("page", self.context, self.status, self.keep)
+
+
+def page_request(**query):
+    request = RequestFactory().get("/env/local/images/", query)
+    request.user = AnonymousUser()
+    return request
+
+
+def test_a_page_is_drawn_once_then_shown_with_each_requests_own_csrf_token(page_templates):
+    page_templates["page"] = "<form>{% csrf_token %}</form><form>{% csrf_token %}</form>"
+    draw = PageDrawer()
+    pages = []
+    for _ in range(2):
+        request = page_request()
+        html = kept_page(request, page_key("list", lambda: (1,), request), draw).content.decode()
+        tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]*)"', html)
+        assert len(tokens) == 2 and tokens[0] == tokens[1]  # one token a page, as Django draws it
+        assert _does_token_match(tokens[0], request.META["CSRF_COOKIE"])  # this request's own
+        pages.append(tokens[0])
+    assert draw.count == 1 and pages[0] != pages[1]
+
+
+def test_a_kept_page_writes_its_ages_and_its_kept_parts_ages_each_time_it_is_shown(page_templates, monkeypatch):
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    page_templates["page"] = "{% load berth %}<p>{{ part }}</p><p>{{ moment|age }}</p>"
+    part = AgeDrawer(moment)
+    draw = PageDrawer({"moment": moment})
+    draw.context["part"] = kept_part(key(), part)  # kept before, as a part of another page
+
+    def draft() -> PageDraft:
+        draw.context["part"] = kept_part(key(), part)
+        return draw()
+
+    clock = [moment + timedelta(minutes=5)]
+    monkeypatch.setattr(kept_pages, "fill_ages", lambda text: fill_ages(text, clock[0]))
+    request = page_request()
+    first = kept_page(request, page_key("list", lambda: (1,), request), draft).content.decode()
+    clock[0] += timedelta(hours=3)
+    later = kept_page(request, page_key("list", lambda: (1,), request), draft).content.decode()
+    assert first.count("5 minutes ago") == 3 and later.count("3 hours ago") == 3  # the part's two, the page's one
+    assert draw.count == 1 and part.count == 1
+
+
+def test_a_page_with_a_real_token_in_it_is_never_kept(page_templates):
+    # A part drawn with the request's own token (kept_part never keeps it) ends up in the page.
+    page_templates["page"] = "{{ part|safe }}<form>{% csrf_token %}</form>"
+    draw = PageDrawer({"part": '<input type="hidden" name="csrfmiddlewaretoken" value="real">'})
+    for _ in range(2):
+        request = page_request()
+        kept_page(request, page_key("list", lambda: (1,), request), draw)
+    assert draw.count == 2
+
+
+def test_a_page_that_says_something_failed_is_drawn_again_with_its_status(page_templates):
+    page_templates["page"] = "<p>refused</p>"
+    draw = PageDrawer(status=400, keep=False)
+    for _ in range(2):
+        request = page_request()
+        assert kept_page(request, page_key("list", lambda: (1,), request), draw).status_code == 400
+    assert draw.count == 2
+
+
+def test_a_request_with_messages_to_show_draws_its_page():
+    request = page_request()
+    request._messages = [Message(INFO, "Saved.")]  # as MessageMiddleware's storage, with one message
+    assert page_key("list", lambda: (1,), request) is None
+
+
+def test_the_page_key_follows_its_stamp_query_and_shell():
+    def key_of(request, stamp=(1,)):
+        return page_key("list", lambda: stamp, request).cache_key()
+
+    plain = key_of(page_request())
+    assert key_of(page_request()) == plain
+    assert key_of(page_request(), stamp=(2,)) != plain
+    assert key_of(page_request(q="app")) != plain
+    with timezone.override("Europe/Paris"):  # the page's dates are written in it
+        assert key_of(page_request()) != plain
+    with override_settings(BERTH_READ_ONLY=True):  # the shell's banner
+        assert key_of(page_request()) != plain
+
+
+def test_a_part_kept_without_ages_inside_a_kept_page_holds_no_age_marks(page_templates):
+    # Such a part may later be shown outside a page that writes ages: it must not hold marks.
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    page_templates["page"] = "{{ part }}"
+
+    def draft() -> PageDraft:
+        return PageDraft("page", {"part": kept_part(key(shows_ages=False), AgeDrawer(moment))})
+
+    request = page_request()
+    kept_page(request, page_key("list", lambda: (1,), request), draft)
+    alone = kept_part(key(shows_ages=False), AgeDrawer(moment))  # kept, now shown alone
+    assert "ago" in alone and "\ue000" not in alone
