@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
@@ -103,7 +103,7 @@ def permission_signature(user: Actor) -> str:
         return ""  # has_perm grants such a user nothing
     if user.is_superuser:
         return "*"
-    return ",".join(sorted(_grants(user).permissions))
+    return _grants(user).signature
 
 
 def require_role(user: Actor) -> None:
@@ -123,6 +123,11 @@ def _highest_role(names: set[str] | frozenset[str]) -> str | None:
 class _Grants:
     roles: frozenset[str]
     permissions: frozenset[str]
+
+    @cached_property
+    def signature(self) -> str:
+        """The permissions as one string, made once a request: a page keys each kept part by it."""
+        return ",".join(sorted(self.permissions))
 
 
 _GRANTS_CACHE = "_berth_grants"

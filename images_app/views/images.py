@@ -128,12 +128,6 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
         return (environment.name,)
 
     heading_key = part_key("images-heading", named, "", request.user, shows_ages=False)
-    if query is None:
-        context["heading"] = kept_part(heading_key, lambda: _draw("images/_list_heading.html", request, context))
-        context["table"] = kept_part(table_key, lambda: _draw_table(request, environment, form, query, listing))
-        context["form"] = form()
-        context["filters"] = kept_part(None, lambda: _draw("images/_list_filters.html", request, context))
-        return render(request, "images/list.html", context, status=400)
     filters_key = part_key("images-filters", named, query_string, request.user, shows_ages=False)
     watch = watch_info(environment)
 
@@ -155,8 +149,8 @@ def image_list(request: HttpRequest, env: str) -> HttpResponse:
     def draft() -> PageDraft:
         context["table"] = kept_part(table_key, lambda: _draw_table(request, environment, form, query, listing))
         context["heading"] = kept_part(heading_key, lambda: _draw("images/_list_heading.html", request, context))
-        # Drawing the table built the form only if the engine refused a filter: it then says which.
-        if form.cache_info().currsize and not form().is_valid():
+        # A refused query string, or one the engine refused while the table was drawn: the form says which.
+        if query is None or (form.cache_info().currsize and not form().is_valid()):
             context["form"] = form()
             context["filters"] = kept_part(None, lambda: _draw("images/_list_filters.html", request, context))
             return PageDraft("images/list.html", context, status=400, keep=False)
