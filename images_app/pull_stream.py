@@ -15,12 +15,16 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +139,198 @@ def _sse(data: dict[str, Any], event: str) -> str:
     return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n"
 
 
+@dataclass(frozen=True)
+class RelayedEvent:
+    """One published event as every viewer of its pull is sent it: parsed once per web process."""
+
+    seq: int
+    end: bool
+    raw: str
+
+
+class StreamLost(Exception):
+    """The shared subscription is gone (Redis went away, or this viewer fell too far behind)."""
+
+
+# Events a viewer may have waiting before it is dropped: a client that stopped reading must not
+# hold the process's memory. A dropped viewer's stream ends; its browser reconnects for a fresh
+# snapshot, so it misses nothing. A pull sends a few events a second per layer.
+VIEWER_BACKLOG_LIMIT = 2000
+# A subscription Redis does not confirm within this is treated as Redis being unavailable.
+SUBSCRIBE_TIMEOUT_SECONDS = 5
+
+
+class _Viewer:
+    def __init__(self) -> None:
+        self.events: asyncio.Queue[RelayedEvent | None] = asyncio.Queue()  # None: the stream is lost
+
+    async def next(self, timeout: float) -> RelayedEvent | None:
+        """The next event, or None after `timeout` seconds of silence; StreamLost when there will be none."""
+        try:
+            async with asyncio.timeout(timeout):
+                event = await self.events.get()
+        except TimeoutError:
+            return None
+        if event is None:
+            raise StreamLost
+        return event
+
+
+class PullChannels:
+    """One Redis subscription per web process (per event loop) for every stream viewer of every pull.
+
+    A viewer per subscription would hold a Redis connection each and decode every event once per
+    viewer; here the process subscribes to a pull's channel when its first viewer comes, parses
+    each event once, hands it to each viewer's queue, and unsubscribes when the last one leaves
+    (closing the connection when no pull is watched). A lost connection ends every stream rather
+    than resubscribing quietly: events published meanwhile would be missing, while a browser that
+    reconnects starts again from a fresh snapshot.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._lock = asyncio.Lock()
+        self._client: aioredis.Redis | None = None
+        self._pubsub: aioredis.client.PubSub | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._viewers: dict[str, set[_Viewer]] = {}
+        self._confirmed: dict[str, asyncio.Future[None]] = {}
+
+    def _connect(self) -> aioredis.client.PubSub:
+        if self._pubsub is None:
+            # No quiet retries: a reconnect would resubscribe with the events in between lost.
+            self._client = aioredis.Redis.from_url(
+                self._url, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0), client_name="berth-pull-streams"
+            )
+            self._pubsub = self._client.pubsub()
+        return self._pubsub
+
+    async def join(self, channel: str) -> _Viewer:
+        """A viewer of `channel`, once Redis has confirmed the subscription (so a snapshot read now misses nothing)."""
+        viewer = _Viewer()
+        async with self._lock:
+            viewers = self._viewers.get(channel)
+            if viewers is None:
+                confirmed = asyncio.get_running_loop().create_future()
+                self._viewers[channel] = viewers = set()
+                self._confirmed[channel] = confirmed
+                pubsub = self._connect()
+                try:
+                    await pubsub.subscribe(channel)
+                except (redis.RedisError, OSError) as exc:
+                    await self._lose_all()
+                    raise redis.ConnectionError(f"cannot subscribe to {channel}: {exc}") from exc
+                if self._reader is None:
+                    self._reader = asyncio.get_running_loop().create_task(self._read(pubsub))
+            viewers.add(viewer)
+            confirmed = self._confirmed[channel]
+        try:
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                await asyncio.shield(confirmed)
+        except (TimeoutError, StreamLost) as exc:
+            await self.leave(channel, viewer)
+            raise redis.ConnectionError(f"subscription to {channel} not confirmed") from exc
+        return viewer
+
+    async def leave(self, channel: str, viewer: _Viewer) -> None:
+        """The viewer is gone; the last one of a channel unsubscribes, the last one of all closes the connection."""
+        async with self._lock:
+            viewers = self._viewers.get(channel)
+            if viewers is None or viewer not in viewers:
+                return  # already dropped with everyone when the subscription was lost
+            viewers.discard(viewer)
+            if viewers:
+                return
+            del self._viewers[channel]
+            self._confirmed.pop(channel).cancel()
+            if not self._viewers:
+                await self._close()
+                return
+            try:
+                await self._connect().unsubscribe(channel)
+            except (redis.RedisError, OSError):
+                await self._lose_all()
+
+    async def snapshot(self, job_id: int) -> dict[str, Any] | None:
+        """The job's live state as Redis holds it (None if it holds none); read after join()."""
+        if self._client is None:
+            raise redis.ConnectionError("the shared subscription was lost")
+        raw = await self._client.get(snapshot_key(job_id))
+        return json.loads(raw) if raw else None
+
+    async def _read(self, pubsub: aioredis.client.PubSub) -> None:
+        try:
+            while True:
+                message = await pubsub.get_message(timeout=None)
+                if message is None:
+                    continue
+                channel = message["channel"].decode()
+                if message["type"] == "subscribe":
+                    confirmed = self._confirmed.get(channel)
+                    if confirmed is not None and not confirmed.done():
+                        confirmed.set_result(None)
+                elif message["type"] == "message":
+                    self._relay(channel, message["data"].decode())
+        except asyncio.CancelledError:
+            raise
+        except (redis.RedisError, OSError) as exc:
+            logger.warning("Live progress streams lost their Redis subscription: %s", exc)
+            async with self._lock:
+                if self._pubsub is pubsub:
+                    await self._lose_all()
+
+    def _relay(self, channel: str, raw: str) -> None:
+        data = json.loads(raw)
+        event = RelayedEvent(seq=int(data.get("seq") or 0), end=data.get("type") == "end", raw=raw)
+        viewers = self._viewers.get(channel, set())
+        for viewer in list(viewers):
+            if viewer.events.qsize() >= VIEWER_BACKLOG_LIMIT:
+                logger.warning(
+                    "A live progress viewer of %s fell %d events behind: its stream ends", channel, VIEWER_BACKLOG_LIMIT
+                )
+                viewers.discard(viewer)
+                viewer.events.put_nowait(None)
+            else:
+                viewer.events.put_nowait(event)
+
+    async def _lose_all(self) -> None:
+        """Every stream ends (its browser reconnects); the next viewer starts a new connection."""
+        for viewers in self._viewers.values():
+            for viewer in viewers:
+                viewer.events.put_nowait(None)
+        for confirmed in self._confirmed.values():
+            if not confirmed.done():
+                confirmed.set_exception(StreamLost())
+                confirmed.exception()  # retrieved here: a waiter may already have gone
+        self._viewers.clear()
+        self._confirmed.clear()
+        await self._close()
+
+    async def _close(self) -> None:
+        reader, pubsub, client = self._reader, self._pubsub, self._client
+        self._reader = self._pubsub = self._client = None
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
+        if pubsub is not None:
+            await pubsub.aclose()
+        if client is not None:
+            await client.aclose()
+
+
+_pull_channels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, PullChannels]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def pull_channels() -> PullChannels:
+    """The running event loop's shared subscriptions (a web process has one loop; a test may make many)."""
+    per_url = _pull_channels.setdefault(asyncio.get_running_loop(), {})
+    url = settings.REDIS_URL
+    if url not in per_url:
+        per_url[url] = PullChannels(url)
+    return per_url[url]
+
+
 async def sse_stream(
     job_id: int,
     fallback_snapshot: Callable[[], Awaitable[dict[str, Any]]],
@@ -147,22 +343,27 @@ async def sse_stream(
 
     `fallback_snapshot` builds the state from the database when Redis has none;
     `job_finished` is asked between keepalives (a swept job may never publish again).
-    The Redis connection is released whatever ends the stream: the job, the time
-    limit, or the client going away (the ASGI server cancels this generator).
+    The viewer leaves the shared subscription whatever ends the stream: the job, the time
+    limit, the subscription lost, or the client going away (the ASGI server cancels this generator).
     """
-    client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
-    pubsub = client.pubsub()
+    channels = pull_channels()
+    channel = channel_name(job_id)
+    try:
+        # Subscribed (and confirmed) before reading the snapshot: nothing published in between is lost.
+        viewer = await channels.join(channel)
+    except redis.RedisError as exc:
+        logger.warning("Live progress unavailable for pull %s: %s", job_id, exc)
+        yield _sse(await fallback_snapshot(), "snapshot")
+        yield _sse({"reason": "live progress unavailable"}, "unavailable")
+        return
     try:
         try:
-            # Subscribe before reading the snapshot: nothing published in between is lost.
-            await pubsub.subscribe(channel_name(job_id))
-            raw = await client.get(snapshot_key(job_id))
+            snapshot = await channels.snapshot(job_id)
         except redis.RedisError as exc:
             logger.warning("Live progress unavailable for pull %s: %s", job_id, exc)
             yield _sse(await fallback_snapshot(), "snapshot")
             yield _sse({"reason": "live progress unavailable"}, "unavailable")
             return
-        snapshot = json.loads(raw) if raw else None
         if snapshot is None or snapshot.get("status") not in ("queued", "running"):
             # No live state, or an ended one while the database says active: a leftover
             # from a previous use of this job id (a reset database) must not end the stream.
@@ -174,13 +375,12 @@ async def sse_stream(
             return
 
         deadline = time.monotonic() + max_seconds
-        last_sent = time.monotonic()
         while time.monotonic() < deadline:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=keepalive)
-            if message is None:
-                if time.monotonic() - last_sent < keepalive:
-                    continue  # the subscription's own confirmation, not silence
-                last_sent = time.monotonic()
+            try:
+                event = await viewer.next(timeout=keepalive)
+            except StreamLost:
+                return  # the browser reconnects and starts from a fresh snapshot
+            if event is None:
                 if await job_finished():
                     snapshot = await fallback_snapshot()
                     yield _sse(snapshot, "snapshot")
@@ -189,31 +389,16 @@ async def sse_stream(
                 # A comment line: keeps proxies from closing an idle stream.
                 yield ": keepalive\n\n"
                 continue
-            raw = message["data"].decode() if isinstance(message["data"], bytes) else message["data"]
-            data = json.loads(raw)
-            seq = int(data.get("seq") or 0)
-            if seq <= last_seq:
+            if event.seq <= last_seq:
                 continue  # already part of the snapshot this viewer got
-            last_seq = seq
-            last_sent = time.monotonic()
+            last_seq = event.seq
             # Relayed as published (one line of JSON): no re-encoding per viewer.
-            kind = "end" if data.get("type") == "end" else "progress"
-            yield f"id: {seq}\nevent: {kind}\ndata: {raw}\n\n"
-            if kind == "end":
+            yield f"id: {event.seq}\nevent: {'end' if event.end else 'progress'}\ndata: {event.raw}\n\n"
+            if event.end:
                 return
     finally:
         # Shielded: on a disconnect this runs inside a cancelled task.
-        await asyncio.shield(_release(pubsub, client))
-
-
-async def _release(pubsub: aioredis.client.PubSub, client: aioredis.Redis) -> None:
-    try:
-        await pubsub.unsubscribe()
-    except (redis.RedisError, OSError):
-        pass
-    finally:
-        await pubsub.aclose()
-        await client.aclose()
+        await asyncio.shield(channels.leave(channel, viewer))
 
 
 async def sse_finished(snapshot: dict[str, Any]) -> AsyncIterator[str]:
