@@ -10,6 +10,7 @@ seq <= the snapshot's and miss nothing, see nothing twice.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import os
@@ -163,6 +164,7 @@ SUBSCRIBE_TIMEOUT_SECONDS = 5
 class _Viewer:
     def __init__(self) -> None:
         self.events: asyncio.Queue[RelayedEvent | None] = asyncio.Queue()  # None: the stream is lost
+        self.dropped = False
 
     async def next(self, timeout: float) -> RelayedEvent | None:
         """The next event, or None after `timeout` seconds of silence; StreamLost when there will be none."""
@@ -174,6 +176,10 @@ class _Viewer:
         if event is None:
             raise StreamLost
         return event
+
+    def lose(self) -> None:
+        self.dropped = True
+        self.events.put_nowait(None)
 
 
 class PullChannels:
@@ -194,7 +200,11 @@ class PullChannels:
         self._pubsub: aioredis.client.PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._viewers: dict[str, set[_Viewer]] = {}
+        # Per channel, the current subscription's confirmation, and every SUBSCRIBE sent and not yet
+        # confirmed, oldest first: Redis confirms in order, so a late confirmation of an earlier
+        # subscription (its viewers gone) never passes for the current one's.
         self._confirmed: dict[str, asyncio.Future[None]] = {}
+        self._unconfirmed: dict[str, collections.deque[asyncio.Future[None]]] = {}
 
     def _connect(self) -> aioredis.client.PubSub:
         if self._pubsub is None:
@@ -214,6 +224,7 @@ class PullChannels:
                 confirmed = asyncio.get_running_loop().create_future()
                 self._viewers[channel] = viewers = set()
                 self._confirmed[channel] = confirmed
+                self._unconfirmed.setdefault(channel, collections.deque()).append(confirmed)
                 pubsub = self._connect()
                 try:
                     await pubsub.subscribe(channel)
@@ -230,6 +241,9 @@ class PullChannels:
         except (TimeoutError, StreamLost) as exc:
             await self.leave(channel, viewer)
             raise redis.ConnectionError(f"subscription to {channel} not confirmed") from exc
+        except asyncio.CancelledError:
+            await asyncio.shield(self.leave(channel, viewer))  # the client left while we waited
+            raise
         return viewer
 
     async def leave(self, channel: str, viewer: _Viewer) -> None:
@@ -242,7 +256,7 @@ class PullChannels:
             if viewers:
                 return
             del self._viewers[channel]
-            self._confirmed.pop(channel).cancel()
+            del self._confirmed[channel]
             if not self._viewers:
                 await self._close()
                 return
@@ -265,12 +279,14 @@ class PullChannels:
                 if message is None:
                     continue
                 channel = message["channel"].decode()
-                if message["type"] == "subscribe":
-                    confirmed = self._confirmed.get(channel)
-                    if confirmed is not None and not confirmed.done():
-                        confirmed.set_result(None)
-                elif message["type"] == "message":
+                if message["type"] == "message":
                     self._relay(channel, message["data"].decode())
+                elif message["type"] == "subscribe":
+                    waiting = self._unconfirmed.get(channel)
+                    if waiting:
+                        confirmed = waiting.popleft()
+                        if not confirmed.done():
+                            confirmed.set_result(None)
         except asyncio.CancelledError:
             raise
         except (redis.RedisError, OSError) as exc:
@@ -282,14 +298,14 @@ class PullChannels:
     def _relay(self, channel: str, raw: str) -> None:
         data = json.loads(raw)
         event = RelayedEvent(seq=int(data.get("seq") or 0), end=data.get("type") == "end", raw=raw)
-        viewers = self._viewers.get(channel, set())
-        for viewer in list(viewers):
+        for viewer in self._viewers.get(channel, ()):
+            if viewer.dropped:
+                continue
             if viewer.events.qsize() >= VIEWER_BACKLOG_LIMIT:
                 logger.warning(
                     "A live progress viewer of %s fell %d events behind: its stream ends", channel, VIEWER_BACKLOG_LIMIT
                 )
-                viewers.discard(viewer)
-                viewer.events.put_nowait(None)
+                viewer.lose()  # it leaves as any viewer does, when its stream ends
             else:
                 viewer.events.put_nowait(event)
 
@@ -297,18 +313,20 @@ class PullChannels:
         """Every stream ends (its browser reconnects); the next viewer starts a new connection."""
         for viewers in self._viewers.values():
             for viewer in viewers:
-                viewer.events.put_nowait(None)
-        for confirmed in self._confirmed.values():
-            if not confirmed.done():
-                confirmed.set_exception(StreamLost())
-                confirmed.exception()  # retrieved here: a waiter may already have gone
+                viewer.lose()
+        for waiting in self._unconfirmed.values():
+            for confirmed in waiting:
+                if not confirmed.done():
+                    confirmed.set_exception(StreamLost())
+                    confirmed.exception()  # retrieved here: its viewers may all have gone
         self._viewers.clear()
-        self._confirmed.clear()
         await self._close()
 
     async def _close(self) -> None:
         reader, pubsub, client = self._reader, self._pubsub, self._client
         self._reader = self._pubsub = self._client = None
+        self._confirmed.clear()
+        self._unconfirmed.clear()
         if reader is not None and reader is not asyncio.current_task():
             reader.cancel()
         if pubsub is not None:

@@ -55,9 +55,7 @@ def open_stream(session, live_url: str, job_id: int):
     return response, events
 
 
-def test_viewers_of_one_pull_share_one_subscription_and_each_gets_every_event(
-    live_url, operator, viewer, environment
-):
+def test_viewers_of_one_pull_share_one_subscription_and_each_gets_every_event(live_url, operator, viewer, environment):
     client = redis.Redis.from_url(settings.REDIS_URL)
     job = queued_job(environment, operator, "shared")
     first_response, first = open_stream(login_session(live_url, viewer.username), live_url, job.pk)
@@ -155,7 +153,7 @@ def test_a_viewer_that_stops_reading_is_dropped_and_the_others_keep_theirs(monke
         except pull_stream.StreamLost:
             lost = True
         still_subscribed = subscribers(client, job.pk)
-        await channels.leave(channel, stalled)  # already dropped: nothing happens
+        await channels.leave(channel, stalled)  # its stream ended: it leaves as any viewer does
         assert subscribers(client, job.pk) == still_subscribed == 1
         await channels.leave(channel, reading)
         return read, held, lost
@@ -164,3 +162,23 @@ def test_a_viewer_that_stops_reading_is_dropped_and_the_others_keep_theirs(monke
     assert read == [1, 2, 3, 4, 5]
     assert held == [1, 2, 3] and lost
     assert subscribers(client, job.pk) == 0
+
+
+def test_a_lone_viewer_dropped_for_its_backlog_still_releases_the_subscription(monkeypatch, operator, environment):
+    monkeypatch.setattr(pull_stream, "VIEWER_BACKLOG_LIMIT", 2)
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    job = queued_job(environment, operator, "lonebacklog")
+    channel = pull_stream.channel_name(job.pk)
+
+    async def scenario() -> None:
+        channels = pull_stream.pull_channels()
+        stalled = await channels.join(channel)
+        for step in range(3):
+            progress(job.pk, step)
+        with pytest.raises(pull_stream.StreamLost):
+            for _ in range(3):
+                await stalled.next(timeout=5)
+        await channels.leave(channel, stalled)
+        assert subscribers(client, job.pk) == 0
+
+    asyncio.run(scenario())
