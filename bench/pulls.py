@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tooling.processes import ManagedProcess, process_table, start_web_server, start_worker
@@ -153,18 +154,26 @@ async def _sse_client(port: int, path: str, cookie: str, delays: list[float], co
         writer.close()
 
 
-async def _watch(port: int, path: str, cookie: str, clients: int, start_pull) -> tuple[list[float], list[int]]:
+@dataclass
+class Relay:
+    delays: list[float]
+    counts: list[int]
+    web_cpu_seconds: float  # the web process's CPU from the pull's start to its last event
+
+
+async def _watch(port: int, path: str, cookie: str, clients: int, start_pull, web_cpu) -> Relay:
     delays: list[float] = []
     events = [asyncio.Event() for _ in range(clients)]
     tasks = [asyncio.create_task(_sse_client(port, path, cookie, delays, events[i])) for i in range(clients)]
     # Every client has its snapshot (so it is subscribed) before the worker gets the job.
     await asyncio.wait_for(asyncio.gather(*(event.wait() for event in events)), 60)
+    cpu_before = web_cpu()
     await asyncio.to_thread(start_pull)
     counts = await asyncio.wait_for(asyncio.gather(*tasks), 300)
-    return delays, list(counts)
+    return Relay(delays, list(counts), web_cpu() - cpu_before)
 
 
-def relay_delays(api, session, port: int, reference: str) -> tuple[list[float], list[int]]:
+def relay_delays(api, session, port: int, reference: str, web_pid: int) -> Relay:
     from django.contrib.auth import get_user_model
 
     from images_app.environments import environment_get
@@ -177,11 +186,20 @@ def relay_delays(api, session, port: int, reference: str) -> tuple[list[float], 
     job = PullJob.objects.create(environment=environment_get("local"), reference=reference, requested_by=user)
     cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
     path = f"/env/local/pulls/{job.pk}/events/"
-    delays, counts = asyncio.run(_watch(port, path, cookie, SSE_CLIENTS, lambda: pulls._enqueue(job)))
+    relay = asyncio.run(
+        _watch(
+            port,
+            path,
+            cookie,
+            SSE_CLIENTS,
+            lambda: pulls._enqueue(job),
+            lambda: process_table().cpu_with_descendants(web_pid),
+        )
+    )
     job.refresh_from_db()
     if job.status != "succeeded":
         raise RuntimeError(f"watched pull {job.status}: {job.error_message}")
-    return delays, counts
+    return relay
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -251,11 +269,8 @@ def main() -> int:
         cli_median = statistics.median(cli_times)
         ratio = berth_median / cli_median
 
-        web_cpu_before = process_table().cpu_with_descendants(web.pid)
-        delays, counts = relay_delays(api, session, port, reference)
-        # The web process's CPU while it relays (the clients' logins included): each pull it streams
-        # is read from one shared subscription and handed to every viewer.
-        web_cpu = process_table().cpu_with_descendants(web.pid) - web_cpu_before
+        relay = relay_delays(api, session, port, reference, web.pid)
+        delays, counts = relay.delays, relay.counts
         p50 = percentile(delays, 0.50) * 1000
         p95 = percentile(delays, 0.95) * 1000
         worst = max(delays) * 1000
@@ -271,7 +286,9 @@ def main() -> int:
             f"({min(counts)}-{max(counts)} events each): p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {worst:.1f} ms "
             f"(target p95 <= {P95_TARGET_MS:.0f} ms) {verdict}"
         )
-        print(f"web CPU while relaying: {web_cpu:.2f} s, {web_cpu / max(1, len(delays)) * 1e6:.0f} us per delivery")
+        # Each pull is read from one shared subscription per web process and handed to every viewer.
+        per_delivery = relay.web_cpu_seconds / max(1, len(delays)) * 1e6
+        print(f"web CPU while relaying: {relay.web_cpu_seconds:.2f} s, {per_delivery:.0f} us per delivery")
         finished = True
         return 0
     finally:
