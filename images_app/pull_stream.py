@@ -194,7 +194,7 @@ class PullChannels:
     """
 
     def __init__(self, url: str) -> None:
-        self._url = url
+        self._redis_url = url
         self._lock = asyncio.Lock()
         self._client: aioredis.Redis | None = None
         self._pubsub: aioredis.client.PubSub | None = None
@@ -210,7 +210,7 @@ class PullChannels:
         if self._pubsub is None:
             # No quiet retries: a reconnect would resubscribe with the events in between lost.
             self._client = aioredis.Redis.from_url(
-                self._url, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0), client_name="berth-pull-streams"
+                self._redis_url, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0), client_name="berth-pull-streams"
             )
             self._pubsub = self._client.pubsub()
         return self._pubsub
