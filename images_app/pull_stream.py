@@ -366,16 +366,11 @@ async def sse_stream(
     """
     channels = pull_channels()
     channel = channel_name(job_id)
-    try:
-        # Subscribed (and confirmed) before reading the snapshot: nothing published in between is lost.
-        viewer = await channels.join(channel)
-    except redis.RedisError as exc:
-        logger.warning("Live progress unavailable for pull %s: %s", job_id, exc)
-        yield _sse(await fallback_snapshot(), "snapshot")
-        yield _sse({"reason": "live progress unavailable"}, "unavailable")
-        return
+    viewer = None
     try:
         try:
+            # Subscribed (and confirmed) before reading the snapshot: nothing published in between is lost.
+            viewer = await channels.join(channel)
             snapshot = await channels.snapshot(job_id)
         except redis.RedisError as exc:
             logger.warning("Live progress unavailable for pull %s: %s", job_id, exc)
@@ -415,8 +410,9 @@ async def sse_stream(
             if event.end:
                 return
     finally:
-        # Shielded: on a disconnect this runs inside a cancelled task.
-        await asyncio.shield(channels.leave(channel, viewer))
+        if viewer is not None:
+            # Shielded: on a disconnect this runs inside a cancelled task.
+            await asyncio.shield(channels.leave(channel, viewer))
 
 
 async def sse_finished(snapshot: dict[str, Any]) -> AsyncIterator[str]:
