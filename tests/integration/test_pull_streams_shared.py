@@ -6,7 +6,6 @@ what each viewer receives is what a running pull would send it.
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -16,6 +15,7 @@ from django.conf import settings
 from images_app import pull_stream
 from images_app.models import PullJob
 from tests.integration.conftest import login_session
+from tests.integration.support.event_loops import run_on_own_loop
 from tests.integration.support.pulls import sse_events, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("transactional_db")]
@@ -158,7 +158,7 @@ def test_a_viewer_that_stops_reading_is_dropped_and_the_others_keep_theirs(monke
         await channels.leave(channel, reading)
         return read, held, lost
 
-    read, held, lost = asyncio.run(scenario())
+    read, held, lost = run_on_own_loop(scenario)
     assert read == [1, 2, 3, 4, 5]
     assert held == [1, 2, 3] and lost
     assert subscribers(client, job.pk) == 0
@@ -181,4 +181,4 @@ def test_a_lone_viewer_dropped_for_its_backlog_still_releases_the_subscription(m
         await channels.leave(channel, stalled)
         assert subscribers(client, job.pk) == 0
 
-    asyncio.run(scenario())
+    run_on_own_loop(scenario)

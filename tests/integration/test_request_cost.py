@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import AsyncToSync, SyncToAsync
 from asgiref.testing import ApplicationCommunicator
@@ -18,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from config.asgi import ReusedThreadsASGIHandler
 from images_app.roles import OPERATOR, VIEWER, assign_role, request_role
+from tests.integration.support.event_loops import run_on_own_loop
 
 
 def _auth_queries(queries: list[dict]) -> list[str]:
@@ -56,12 +56,6 @@ def test_request_role_is_the_highest_role(viewer, admin_user, django_user_model)
     assert request_role(nobody) is None
 
 
-def _run_async(make_coroutine) -> object:
-    """Run a coroutine on a thread of its own: the test's thread may hold a running loop (Playwright's)."""
-    with ThreadPoolExecutor(max_workers=1) as runner:
-        return runner.submit(lambda: asyncio.run(make_coroutine())).result(60)
-
-
 def test_under_asgi_a_page_hops_into_threads_a_few_times_not_once_per_middleware_hook(
     transactional_db, django_user_model, monkeypatch
 ):
@@ -81,7 +75,7 @@ def test_under_asgi_a_page_hops_into_threads_a_few_times_not_once_per_middleware
     client = AsyncClient()
     client.force_login(viewer)
     monkeypatch.setattr(SyncToAsync, "__call__", counting)
-    response = _run_async(lambda: client.get("/env/local/images/"))
+    response = run_on_own_loop(lambda: client.get("/env/local/images/"))
     assert response.status_code == 200
     assert len(hops) <= 8, hops
 
@@ -112,7 +106,7 @@ def _get_through_asgi(application, path: str) -> int:
         await communicator.wait(10)
         return start["status"]
 
-    return _run_async(exchange)
+    return run_on_own_loop(exchange)
 
 
 def test_berths_asgi_handler_runs_a_page_in_its_thread_in_one_hop(transactional_db, monkeypatch):
@@ -203,7 +197,7 @@ def test_a_streamed_body_is_sent_whole_then_closed(transactional_db):
     async def send(message):
         sent.append(message)
 
-    _run_async(lambda: handler._send_streamed(response, receive, send))
+    run_on_own_loop(lambda: handler._send_streamed(response, receive, send))
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200
     assert b"".join(message.get("body", b"") for message in sent[1:]) == b"one\ntwo\n"
     assert sent[-1] == {"type": "http.response.body"}  # the end of the body
@@ -223,7 +217,7 @@ def test_a_client_leaving_a_stream_ends_it_and_closes_it(transactional_db):
     async def send(message):
         sent.append(message)
 
-    _run_async(lambda: asyncio.wait_for(handler._send_streamed(response, receive, send), 10))
+    run_on_own_loop(lambda: asyncio.wait_for(handler._send_streamed(response, receive, send), 10))
     assert len(sent) >= 5
     assert happened == ["body closed", "response closed"]
 
@@ -266,7 +260,7 @@ def test_berths_asgi_handler_warms_up_at_startup_and_sets_what_it_loaded_aside_f
     loader.reset()
     gc.unfreeze()
     try:
-        assert _run_async(start_and_stop) == ("lifespan.startup.complete", "lifespan.shutdown.complete")
+        assert run_on_own_loop(start_and_stop) == ("lifespan.startup.complete", "lifespan.shutdown.complete")
         assert gc.get_freeze_count() > 10_000
         assert "images/list.html" in loader.get_template_cache  # compiled before any page asked for it
     finally:
