@@ -282,8 +282,8 @@ class ImageListing:
     engine_total: int = 0  # images the engine returned, before Berth's own filters
     filtered: bool = False
     engine_filtered: bool = False  # then engine_total is not the engine's whole count
-    # The rows are the inventory's prepared objects, the same for every page until it changes:
-    # what is drawn from them alone may be kept between requests (templatetags.image_rows).
+    # The rows are the inventory's prepared objects (not a live read), the same for every page
+    # until it changes.
     prepared: bool = False
 
     @property

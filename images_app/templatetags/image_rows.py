@@ -116,34 +116,37 @@ def update_badge(verdict: Verdict | None, now: datetime | None = None) -> SafeSt
 
 
 class RowMarkup:
-    """Rendered `<tr>`s of prepared rows, by the row object and everything else its markup shows.
+    """Rendered `<tr>`s of image rows, by the row's data and everything else its markup shows.
 
-    A prepared row (ImageListing.prepared) stays one object for as long as the inventory and
-    the use records do not change, so its identity stands for its data; an entry holds the
-    row itself, so that identity cannot be reused by another object while the entry lives.
-    The key adds what comes from outside the row: the page's URLs and role, the update
-    verdict and the time zone. Its ages are kept as marks and written as they read now each
-    time the rows are shown, so a kept row never says anything a fresh render would not.
+    A row equal to the one an entry was rendered from (every field: the image, its tags,
+    containers and last use) has the same markup; a row of the kept inventory is even the same
+    object until the inventory changes, which answers at once. Rows read live are new objects
+    on every page, with the same data while the host is unchanged: equality (a few
+    microseconds a row) saves their formatting (most of a live list page's rows' CPU). The key
+    adds what comes from outside the row: the page's URLs and role, the update verdict and the
+    time zone. Its ages are kept as marks and written as they read now each time the rows are
+    shown, so a kept row never says anything a fresh render would not.
     """
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
-        self._entries: dict[int, tuple[ImageRow, tuple[object, ...], SafeString]] = {}
+        self._entries: dict[tuple[str, str, str], tuple[ImageRow, tuple[object, ...], SafeString]] = {}
         self._lock = threading.Lock()
 
     def get(self, row: ImageRow, key: tuple[object, ...], render: Callable[[], SafeString]) -> SafeString:
         """The row's markup, its ages as marks (sizes_and_ages.fill_ages writes them)."""
-        entry = self._entries.get(id(row))
-        if entry is not None and entry[0] is row and entry[1] == key:
+        place = (row.image.id, row.repository, row.tag)
+        entry = self._entries.get(place)
+        if entry is not None and entry[1] == key and (entry[0] is row or entry[0] == row):
             return entry[2]
         with ages_written_later():
             markup = render()
         with self._lock:
-            if len(self._entries) >= self._capacity:
-                # The oldest quarter: rows of an inventory version that is gone are never asked for again.
+            if place not in self._entries and len(self._entries) >= self._capacity:
+                # The oldest quarter: rows of images that are gone are never asked for again.
                 for stale in list(self._entries)[: self._capacity // 4]:
                     del self._entries[stale]
-            self._entries[id(row)] = (row, key, markup)
+            self._entries[place] = (row, key, markup)
         return markup
 
     def __len__(self) -> int:
@@ -160,18 +163,13 @@ def image_rows(
     can_select: bool,
     pull_url: str,
     updates: dict[str, Any] | None = None,
-    prepared: bool = False,
 ) -> SafeString:
     """The `<tr>`s of one page of the images table, in one call (a template loop costs more than the rows).
 
-    `updates` maps references to their update state (selectors.updates). `prepared`: the rows come
-    from the kept inventory (ImageListing.prepared), so their markup may be reused.
+    `updates` maps references to their update state (selectors.updates). A row whose data and
+    surroundings were rendered before is not formatted again (ROW_MARKUP).
     """
     updates = updates or {}
-    if not prepared:
-        return _joined(
-            _row_markup(row, detail_url_pattern, can_select, pull_url, updates.get(row.reference)) for row in rows
-        )
     zone = timezone.get_current_timezone_name()
     parts = []
     for row in rows:
