@@ -18,7 +18,7 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -182,6 +182,14 @@ class _Viewer:
         self.events.put_nowait(None)
 
 
+@dataclass
+class _Subscription:
+    """A channel's viewers in this process, and Redis's confirmation of the SUBSCRIBE they wait on."""
+
+    confirmed: asyncio.Future[None]
+    viewers: set[_Viewer] = field(default_factory=set)
+
+
 class PullChannels:
     """One Redis subscription per web process (per event loop) for every stream viewer of every pull.
 
@@ -199,11 +207,10 @@ class PullChannels:
         self._client: aioredis.Redis | None = None
         self._pubsub: aioredis.client.PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._viewers: dict[str, set[_Viewer]] = {}
-        # Per channel, the current subscription's confirmation, and every SUBSCRIBE sent and not yet
-        # confirmed, oldest first: Redis confirms in order, so a late confirmation of an earlier
-        # subscription (its viewers gone) never passes for the current one's.
-        self._confirmed: dict[str, asyncio.Future[None]] = {}
+        self._subscriptions: dict[str, _Subscription] = {}
+        # Per channel, every SUBSCRIBE sent and not yet confirmed, oldest first: Redis confirms in
+        # order, so a late confirmation of an earlier subscription (its viewers gone) never passes
+        # for the current one's.
         self._unconfirmed: dict[str, collections.deque[asyncio.Future[None]]] = {}
 
     def _connect(self) -> aioredis.client.PubSub:
@@ -219,12 +226,11 @@ class PullChannels:
         """A viewer of `channel`, once Redis has confirmed the subscription (so a snapshot read now misses nothing)."""
         viewer = _Viewer()
         async with self._lock:
-            viewers = self._viewers.get(channel)
-            if viewers is None:
-                confirmed = asyncio.get_running_loop().create_future()
-                self._viewers[channel] = viewers = set()
-                self._confirmed[channel] = confirmed
-                self._unconfirmed.setdefault(channel, collections.deque()).append(confirmed)
+            subscription = self._subscriptions.get(channel)
+            if subscription is None:
+                subscription = _Subscription(confirmed=asyncio.get_running_loop().create_future())
+                self._subscriptions[channel] = subscription
+                self._unconfirmed.setdefault(channel, collections.deque()).append(subscription.confirmed)
                 pubsub = self._connect()
                 try:
                     await pubsub.subscribe(channel)
@@ -233,11 +239,10 @@ class PullChannels:
                     raise redis.ConnectionError(f"cannot subscribe to {channel}: {exc}") from exc
                 if self._reader is None:
                     self._reader = asyncio.get_running_loop().create_task(self._read(pubsub))
-            viewers.add(viewer)
-            confirmed = self._confirmed[channel]
+            subscription.viewers.add(viewer)
         try:
             async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
-                await asyncio.shield(confirmed)
+                await asyncio.shield(subscription.confirmed)
         except (TimeoutError, StreamLost) as exc:
             await self.leave(channel, viewer)
             raise redis.ConnectionError(f"subscription to {channel} not confirmed") from exc
@@ -249,15 +254,14 @@ class PullChannels:
     async def leave(self, channel: str, viewer: _Viewer) -> None:
         """The viewer is gone; the last one of a channel unsubscribes, the last one of all closes the connection."""
         async with self._lock:
-            viewers = self._viewers.get(channel)
-            if viewers is None or viewer not in viewers:
+            subscription = self._subscriptions.get(channel)
+            if subscription is None or viewer not in subscription.viewers:
                 return  # already dropped with everyone when the subscription was lost
-            viewers.discard(viewer)
-            if viewers:
+            subscription.viewers.discard(viewer)
+            if subscription.viewers:
                 return
-            del self._viewers[channel]
-            del self._confirmed[channel]
-            if not self._viewers:
+            del self._subscriptions[channel]
+            if not self._subscriptions:
                 await self._close()
                 return
             try:
@@ -298,7 +302,8 @@ class PullChannels:
     def _relay(self, channel: str, raw: str) -> None:
         data = json.loads(raw)
         event = RelayedEvent(seq=int(data.get("seq") or 0), end=data.get("type") == "end", raw=raw)
-        for viewer in self._viewers.get(channel, ()):
+        subscription = self._subscriptions.get(channel)
+        for viewer in subscription.viewers if subscription is not None else ():
             if viewer.dropped:
                 continue
             if viewer.events.qsize() >= VIEWER_BACKLOG_LIMIT:
@@ -311,21 +316,20 @@ class PullChannels:
 
     async def _lose_all(self) -> None:
         """Every stream ends (its browser reconnects); the next viewer starts a new connection."""
-        for viewers in self._viewers.values():
-            for viewer in viewers:
+        for subscription in self._subscriptions.values():
+            for viewer in subscription.viewers:
                 viewer.lose()
         for waiting in self._unconfirmed.values():
             for confirmed in waiting:
                 if not confirmed.done():
                     confirmed.set_exception(StreamLost())
                     confirmed.exception()  # retrieved here: its viewers may all have gone
-        self._viewers.clear()
+        self._subscriptions.clear()
         await self._close()
 
     async def _close(self) -> None:
         reader, pubsub, client = self._reader, self._pubsub, self._client
         self._reader = self._pubsub = self._client = None
-        self._confirmed.clear()
         self._unconfirmed.clear()
         if reader is not None and reader is not asyncio.current_task():
             reader.cancel()

@@ -46,12 +46,14 @@ def stream_connections(client: redis.Redis) -> list[dict]:
     return [c for c in client.client_list() if c.get("name") == STREAM_CLIENT_NAME and int(c.get("sub", 0)) > 0]
 
 
-def open_stream(session, live_url: str, job_id: int):
+def open_stream(session, live_url: str, job_id: int, **snapshot: object):
+    """A viewer's stream, past its first event: the snapshot, holding `snapshot` (by default: still queued)."""
+    expected = snapshot or {"status": "queued"}
     response = session.get(f"{live_url}/env/local/pulls/{job_id}/events/", stream=True, timeout=(5, 20))
     assert response.status_code == 200
     events = sse_events(response)
     name, data = next(events)
-    assert name == "snapshot" and data["status"] == "queued"
+    assert name == "snapshot" and {key: data.get(key) for key in expected} == expected
     return response, events
 
 
@@ -113,20 +115,11 @@ def test_a_lost_subscription_ends_every_stream_and_a_new_one_starts_from_a_snaps
         response.close()
     progress(job.pk, 3)  # published while nobody is subscribed: the new stream's snapshot has it
 
-    response, events = open_stream_after_loss(session, live_url, job.pk)
+    response, events = open_stream(session, live_url, job.pk, status="running", step=3)
     seq = progress(job.pk, 4)
     name, data = next(events)
     assert (name, data["seq"], data["step"]) == ("progress", seq, 4)
     response.close()
-
-
-def open_stream_after_loss(session, live_url: str, job_id: int):
-    response = session.get(f"{live_url}/env/local/pulls/{job_id}/events/", stream=True, timeout=(5, 20))
-    assert response.status_code == 200
-    events = sse_events(response)
-    name, data = next(events)
-    assert (name, data["status"], data["step"]) == ("snapshot", "running", 3)
-    return response, events
 
 
 def test_a_viewer_that_stops_reading_is_dropped_and_the_others_keep_theirs(monkeypatch, operator, environment):
