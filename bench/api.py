@@ -19,7 +19,8 @@ import uuid
 
 import docker
 
-from bench.inventory import _django_client, _median_seconds, cleanup, seed
+from bench import median_seconds
+from bench.inventory import _django_client, cleanup, seed
 
 TARGET_RATIO = 1.2
 
@@ -77,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         # Interleaved rounds: a machine shared with other work slows both alike.
         web_samples, api_samples = [], []
         for _ in range(3):
-            web_samples.append(_median_seconds(page, max(1, args.runs // 3)))
-            api_samples.append(_median_seconds(endpoint, max(1, args.runs // 3)))
+            web_samples.append(median_seconds(page, max(1, args.runs // 3)))
+            api_samples.append(median_seconds(endpoint, max(1, args.runs // 3)))
         web, api_time = min(web_samples), min(api_samples)
         ratio = api_time / web
         print(f"engine calls per request: page {counts['page']}, endpoint {counts['endpoint']}")
