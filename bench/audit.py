@@ -5,7 +5,8 @@
 Runs in its own throwaway SQLite database (BERTH_BENCH_DIR, default
 /tmp/berth-bench-audit), never the real or the test one. Seeding bulk-inserts
 rows whose hash chain is computed here, so `verify_audit` holds on the result.
-Prints p50 and p95 of the full page (login, view, template) per filter combo.
+Prints p50 and p95 of the full page (login, view, template) per filter combo, drawn for every
+request (BERTH_KEPT_PAGES=0: a kept page would answer the repeats without running the filter).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ TARGET_P50_MS = 200.0
 def _configure() -> None:
     # Before Django reads its settings: a private data dir and database.
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    (BENCH_DIR / "static").mkdir(exist_ok=True)  # WhiteNoise warns at start when STATIC_ROOT is missing
     os.environ["BERTH_DATA_DIR"] = str(BENCH_DIR)
     os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / 'bench.sqlite3'}"
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret")
@@ -33,6 +35,9 @@ def _configure() -> None:
     os.environ.setdefault("BERTH_MANIFEST_STATIC", "0")
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost")
     os.environ.setdefault("BERTH_LOG_LEVEL", "WARNING")
+    # Every request runs its filter: with kept pages, the same query's second request is the page
+    # kept from the first (no query at all), and the figures would time the cache, not the filters.
+    os.environ["BERTH_KEPT_PAGES"] = "0"
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     import django
 
