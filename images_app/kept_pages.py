@@ -31,6 +31,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -46,7 +47,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from images_app.context_processors import berth
 from images_app.roles import Actor, permission_signature
-from images_app.sizes_and_ages import ages_written_later, fill_ages, writing_ages_later
+from images_app.sizes_and_ages import AgedText, ages_written_later, fill_ages, writing_ages_later
 
 CSRF_FIELD = 'name="csrfmiddlewaretoken"'
 # A kept page's forms hold this in place of the CSRF token; each showing writes the request's own.
@@ -112,8 +113,13 @@ def kept_part(key: PartKey | None, draw: Callable[[], Drawn]) -> SafeString:
         if drawn.keep and CSRF_FIELD not in html:
             store.set(cache_key, html)
     if key.shows_ages and not in_kept_page:
-        html = fill_ages(html)
+        html = fill_ages(html, ages_written_at())
     return mark_safe(html)  # noqa: S308  (a template's output, escaped when drawn; ages are plain words)
+
+
+def ages_written_at() -> datetime:
+    """The moment the ages of a part or page shown now read at (tests set it)."""
+    return timezone.now()
 
 
 # --- whole pages --------------------------------------------------------------------------------
@@ -173,18 +179,31 @@ def kept_page(request: HttpRequest, key: PartKey | None, draft_of: Callable[[], 
         return render(request, draft.template, draft.context, status=draft.status)
     store = caches["pages"]
     cache_key = key.cache_key()
-    kept = store.get(cache_key)
-    html: str
+    kept: _KeptPage | None = store.get(cache_key)
     if kept is None:
         with ages_written_later():
             draft = draft_of()
             html = render_to_string(draft.template, {**draft.context, "csrf_token": CSRF_MARK}, request)
-        status = draft.status
+        kept = _KeptPage.of(draft.status, html)
         # Kept only when every form holds the mark: a real token belongs to one viewer.
         if draft.keep and html.count(CSRF_FIELD) == html.count(_MARKED_CSRF_FIELD):
-            store.set(cache_key, (status, html))
-    else:
-        status, html = kept
-    if CSRF_MARK in html:
-        html = html.replace(CSRF_MARK, get_token(request))
-    return HttpResponse(fill_ages(html), status=status)
+            store.set(cache_key, kept)
+    return HttpResponse(kept.shown(request), status=kept.status)
+
+
+@dataclass(frozen=True)
+class _KeptPage:
+    """A whole page as kept: split once at its CSRF marks and age marks, written in at each showing."""
+
+    status: int
+    between_tokens: tuple[AgedText, ...]  # the page's text around its CSRF marks
+
+    @classmethod
+    def of(cls, status: int, html: str) -> _KeptPage:
+        return cls(status, tuple(AgedText.of(text) for text in html.split(CSRF_MARK)))
+
+    def shown(self, request: HttpRequest) -> str:
+        now = ages_written_at()
+        texts = [text.written(now) for text in self.between_tokens]
+        # get_token only for a page with forms: it also sends the CSRF cookie.
+        return get_token(request).join(texts) if len(texts) > 1 else texts[0]

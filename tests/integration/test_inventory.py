@@ -25,7 +25,6 @@ from images_app.models import Environment, Inventory, WatchState
 from images_app.selectors.images import image_listing
 from images_app.selectors.inventory import inventory_current
 from images_app.services import removal
-from images_app.sizes_and_ages import fill_ages
 from tests.integration.conftest import ManagedProcess, _child_env
 from tests.integration.support.removal import engine_tags
 from tests.integration.support.watcher import start_watcher
@@ -98,7 +97,7 @@ def test_a_list_page_from_a_current_inventory_draws_its_table_once_and_reads_onl
     keeper, environment, viewer_client, monkeypatch
 ):
     moment = timezone.now()  # both pages write their ages as at one moment: their tables compare equal
-    monkeypatch.setattr(kept_pages, "fill_ages", lambda text: fill_ages(text, moment))
+    monkeypatch.setattr(kept_pages, "ages_written_at", lambda: moment)
     first = viewer_client.get(LIST_URL)  # parses the kept lists, draws the table and keeps it
     assert first.status_code == 200 and first.context["listing"].prepared
 

@@ -19,7 +19,6 @@ from django.utils import timezone
 from images_app import kept_pages
 from images_app.models import AuditAction, PullJob, UpdateCheck, UpdateRun, WatchState
 from images_app.services.audit import audit_record
-from images_app.sizes_and_ages import fill_ages
 from images_app.update_state import check_key
 from tests.integration.support.pulls import push_image
 from tests.integration.test_inventory import LIST_URL, build_listed, keeper, listed_references, wait_for  # noqa: F401  (keeper: a fixture)
@@ -31,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("ages_read_at_one_moment")
 def ages_read_at_one_moment(monkeypatch):
     """Kept parts write their ages as at one moment: two pages of a test compare equal unless their data changed."""
     moment = timezone.now()
-    monkeypatch.setattr(kept_pages, "fill_ages", lambda text: fill_ages(text, moment))
+    monkeypatch.setattr(kept_pages, "ages_written_at", lambda: moment)
 
 
 def _table(client, **query) -> str:
@@ -117,7 +116,7 @@ def test_ages_are_written_as_they_read_on_each_page_without_drawing_anything_aga
     repository = unique_name("kept-ages")
     build_listed(images, environment, f"{repository}:1")
     clock = [timezone.now()]
-    monkeypatch.setattr(kept_pages, "fill_ages", lambda text: fill_ages(text, clock[0]))
+    monkeypatch.setattr(kept_pages, "ages_written_at", lambda: clock[0])
 
     first = operator_client.get(LIST_URL, {"q": repository})
     assert _drawn(first) == {"images/_list_table.html", "images/_list_rows.html"}

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from images_app import kept_pages
 from images_app.kept_pages import Drawn, PageDraft, PartKey, kept_page, kept_part, page_key, part_key
-from images_app.sizes_and_ages import fill_ages, shown_age
+from images_app.sizes_and_ages import shown_age
 
 
 @pytest.fixture(autouse=True)
@@ -195,7 +195,7 @@ def test_a_kept_page_writes_its_ages_and_its_kept_parts_ages_each_time_it_is_sho
         return draw()
 
     clock = [moment + timedelta(minutes=5)]
-    monkeypatch.setattr(kept_pages, "fill_ages", lambda text: fill_ages(text, clock[0]))
+    monkeypatch.setattr(kept_pages, "ages_written_at", lambda: clock[0])
     request = page_request()
     first = kept_page(request, page_key("list", lambda: (1,), request), draft).content.decode()
     clock[0] += timedelta(hours=3)

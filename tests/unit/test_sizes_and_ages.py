@@ -5,6 +5,7 @@ import pytest
 from django.utils.html import escape
 
 from images_app.sizes_and_ages import (
+    AgedText,
     age_mark,
     ages_written_later,
     fill_ages,
@@ -88,3 +89,23 @@ def test_text_that_only_looks_like_a_mark_is_left_as_it_is():
     # A label cannot pass for a mark: it does not know this process's number.
     forged = "\ue000" + "0" * 16 + ":0\ue001"
     assert fill_ages(f"label={forged}", now) == f"label={forged}"
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_text_split_once_is_written_as_fill_ages_writes_it(seed):
+    # Kept pages are split at their marks once and joined at each showing (AgedText): the same text.
+    now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    rng = random.Random(seed)
+    moments = [now - timedelta(microseconds=rng.randrange(10**13)) for _ in range(rng.randrange(1, 6))]
+    forged = "\ue000" + "0" * 16 + ":0\ue001"
+    pieces = ["", "<td>", "</td>", ' title="', "é", forged, "\ue000", "x" * rng.randrange(50)]
+    text = "".join(rng.choice([rng.choice(pieces), age_mark(rng.choice(moments))]) for _ in range(rng.randrange(30)))
+    aged = AgedText.of(text)
+    assert aged.written(now) == fill_ages(text, now)
+    assert aged.written(now + timedelta(hours=5)) == fill_ages(text, now + timedelta(hours=5))
+    assert len(aged.moments) == text.count(age_mark(now)[:18])  # every mark found, none forged
+
+
+def test_a_text_without_marks_is_written_as_it_is():
+    assert AgedText.of("plain").written() == "plain"
+    assert AgedText.of("").written() == ""
