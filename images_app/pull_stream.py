@@ -237,6 +237,13 @@ class PullChannels:
                 except (redis.RedisError, OSError) as exc:
                     await self._lose_all()
                     raise redis.ConnectionError(f"cannot subscribe to {channel}: {exc}") from exc
+                except asyncio.CancelledError:
+                    # The client left during the SUBSCRIBE: the connection may hold half a command,
+                    # and without a reader nobody would take the confirmation the next viewers
+                    # wait on (they timed out after 5 s, bench.load). Start over, as after a lost
+                    # connection: other streams of this process end and their browsers reconnect.
+                    await self._lose_all()
+                    raise
                 if self._reader is None:
                     self._reader = asyncio.get_running_loop().create_task(self._read(pubsub))
             subscription.viewers.add(viewer)

@@ -6,6 +6,7 @@ what each viewer receives is what a running pull would send it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -175,3 +176,47 @@ def test_a_lone_viewer_dropped_for_its_backlog_still_releases_the_subscription(m
         assert subscribers(client, job.pk) == 0
 
     run_on_own_loop(scenario)
+
+
+def test_a_viewer_leaving_during_the_subscribe_leaves_nothing_half_done(monkeypatch, operator, environment):
+    # Seen in bench.load: a client closing its stream while its process sent the first SUBSCRIBE
+    # left a subscription no reader would ever confirm, and the next viewers waited 5 s for nothing.
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    job = queued_job(environment, operator, "leftduringsubscribe")
+    channel = pull_stream.channel_name(job.pk)
+
+    async def scenario() -> tuple[float, int]:
+        channels = pull_stream.PullChannels(settings.REDIS_URL)
+        real_connect = channels._connect
+        gate = asyncio.Event()
+
+        def connect_with_a_slow_subscribe():
+            pubsub = real_connect()
+            real_subscribe = pubsub.subscribe
+
+            async def slow_subscribe(*names):
+                await gate.wait()  # the network is slow: the client leaves meanwhile
+                return await real_subscribe(*names)
+
+            pubsub.subscribe = slow_subscribe
+            return pubsub
+
+        channels._connect = connect_with_a_slow_subscribe
+        leaving = asyncio.create_task(channels.join(channel))
+        await asyncio.sleep(0.05)
+        leaving.cancel()  # as the ASGI server cancels a stream whose client went away
+        with pytest.raises(asyncio.CancelledError):
+            await leaving
+        gate.set()
+        channels._connect = real_connect
+        began = time.monotonic()
+        viewer = await channels.join(channel)
+        waited = time.monotonic() - began
+        seq = progress(job.pk, 1)
+        event = await viewer.next(timeout=5)
+        await channels.leave(channel, viewer)
+        return waited, (event.seq if event else -1) - seq
+
+    waited, off_by = run_on_own_loop(scenario)
+    assert waited < 1 and off_by == 0
+    wait_until(lambda: subscribers(client, job.pk) == 0, 10, "subscription released by the last viewer")
