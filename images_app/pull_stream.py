@@ -251,7 +251,7 @@ class PullChannels:
             async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
                 await asyncio.shield(subscription.confirmed)
         except (TimeoutError, StreamLost) as exc:
-            await self.leave(channel, viewer)
+            await asyncio.shield(self.leave(channel, viewer))  # whole even if the client leaves meanwhile
             raise redis.ConnectionError(f"subscription to {channel} not confirmed") from exc
         except asyncio.CancelledError:
             await asyncio.shield(self.leave(channel, viewer))  # the client left while we waited
