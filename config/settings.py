@@ -131,6 +131,9 @@ LOGOUT_REDIRECT_URL = "login"
 # Django's database sessions, with the read every request makes prepared once per process.
 SESSION_ENGINE = "images_app.sessions"
 SESSION_COOKIE_AGE = env_int("BERTH_SESSION_SECONDS", 8 * 3600, minimum=60)
+# Messages ("Removal requested") wait in the session, which every page of a signed-in person reads
+# anyway: the default (a signed cookie, then the session) built a cookie signer for every request.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
