@@ -178,7 +178,7 @@ def test_a_lone_viewer_dropped_for_its_backlog_still_releases_the_subscription(m
     run_on_own_loop(scenario)
 
 
-def test_a_viewer_leaving_during_the_subscribe_leaves_nothing_half_done(monkeypatch, operator, environment):
+def test_a_viewer_leaving_during_the_subscribe_leaves_nothing_half_done(operator, environment):
     # Seen in bench.load: a client closing its stream while its process sent the first SUBSCRIBE
     # left a subscription no reader would ever confirm, and the next viewers waited 5 s for nothing.
     client = redis.Redis.from_url(settings.REDIS_URL)

@@ -92,17 +92,23 @@ def test_text_that_only_looks_like_a_mark_is_left_as_it_is():
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_a_text_split_once_is_written_as_fill_ages_writes_it(seed):
-    # Kept pages are split at their marks once and joined at each showing (AgedText): the same text.
+def test_a_text_split_once_is_written_with_each_marks_age(seed):
+    # Kept pages are split at their marks once and joined at each showing (AgedText); fill_ages does both.
     now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
     rng = random.Random(seed)
     moments = [now - timedelta(microseconds=rng.randrange(10**13)) for _ in range(rng.randrange(1, 6))]
     forged = "\ue000" + "0" * 16 + ":0\ue001"
     pieces = ["", "<td>", "</td>", ' title="', "é", forged, "\ue000", "x" * rng.randrange(50)]
-    text = "".join(rng.choice([rng.choice(pieces), age_mark(rng.choice(moments))]) for _ in range(rng.randrange(30)))
+    parts = [rng.choice([rng.choice(pieces), rng.choice(moments)]) for _ in range(rng.randrange(30))]
+    text = "".join(part if isinstance(part, str) else age_mark(part) for part in parts)
+
+    def expected(at: datetime) -> str:
+        return "".join(part if isinstance(part, str) else human_age(part, at) for part in parts)
+
     aged = AgedText.of(text)
-    assert aged.written(now) == fill_ages(text, now)
-    assert aged.written(now + timedelta(hours=5)) == fill_ages(text, now + timedelta(hours=5))
+    assert aged.written(now) == fill_ages(text, now) == expected(now)
+    later = now + timedelta(hours=5)
+    assert aged.written(later) == fill_ages(text, later) == expected(later)
     assert len(aged.moments) == text.count(age_mark(now)[:18])  # every mark found, none forged
 
 
