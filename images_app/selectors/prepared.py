@@ -16,7 +16,7 @@ Only fixed shapes belong here, each with a test that it returns what its ORM que
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from weakref import WeakKeyDictionary
@@ -26,13 +26,25 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import Col
 
 ModelT = TypeVar("ModelT", bound=models.Model)
+_Link = models.OneToOneField[Any, Any]
 Converter = Callable[[Any, Col, BaseDatabaseWrapper], Any]
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """The columns of one model in a statement's rows: where they start and how they become its instance."""
+
+    model: type[models.Model]
+    start: int
+    attnames: tuple[str, ...]
+    pk_position: int  # in attnames: NULL there is a joined row that is not there
+    link: _Link | None = None  # a joined model's field pointing at the model read
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    attnames: tuple[str, ...]
+    segments: tuple[_Segment, ...]
     converters: tuple[tuple[int, tuple[Converter, ...], Col], ...]
     param_fields: tuple[models.Field[Any, Any], ...]
 
@@ -55,6 +67,10 @@ class PreparedRows(Generic[ModelT]):
     `where` and `order_by` name columns by attribute in braces ("{environment_id} = %s") and
     take values as %s; `params` names the field of each %s, in order, for adapting its value.
     Fields in `leave_out` are not read (deferred, as QuerySet.defer leaves them).
+
+    `with_related` names reverse one-to-one relations of `model` read in the same statement
+    (LEFT JOIN), each with the fields it leaves out: every row comes with them cached, or None
+    where there is none, as select_related leaves them (one statement instead of one a relation).
     """
 
     def __init__(
@@ -66,6 +82,7 @@ class PreparedRows(Generic[ModelT]):
         order_by: str = "",
         limit: int | None = None,
         leave_out: Collection[str] = (),
+        with_related: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self.model = model
         self.where = where
@@ -73,35 +90,63 @@ class PreparedRows(Generic[ModelT]):
         self.order_by = order_by
         self.limit = limit
         self.leave_out = frozenset(leave_out)
+        self.with_related = {relation: frozenset(left) for relation, left in (with_related or {}).items()}
         # Per connection: the text is the backend's and converters are its bound methods.
         self._compiled: WeakKeyDictionary[BaseDatabaseWrapper, _Compiled] = WeakKeyDictionary()
 
     def _compile(self, connection: BaseDatabaseWrapper) -> _Compiled:
-        meta = self.model._meta
-        fields = [field for field in meta.concrete_fields if field.attname not in self.leave_out]
-        columns = {field.attname: quoted_column(self.model, field.name, connection) for field in meta.concrete_fields}
-        # Only the model's own table and column names, quoted: no value ever reaches this text.
-        sql = "SELECT {} FROM {} WHERE {}".format(  # noqa: S608
-            ", ".join(columns[field.attname] for field in fields),
-            quoted_table(self.model, connection),
-            self.where.format_map(columns),
+        selected: list[str] = []
+        segments: list[_Segment] = []
+        converters: list[tuple[int, tuple[Converter, ...], Col]] = []
+
+        def select(model: type[models.Model], leave_out: frozenset[str], link: _Link | None) -> None:
+            meta = model._meta
+            fields = [field for field in meta.concrete_fields if field.attname not in leave_out]
+            attnames = tuple(field.attname for field in fields)
+            if meta.pk is None or meta.pk.attname not in attnames:
+                raise ValueError(f"{model.__name__}'s primary key must be read")
+            start = len(selected)
+            table = quoted_table(model, connection)
+            for position, field in enumerate(fields, start):
+                selected.append(f"{table}.{quoted_column(model, field.name, connection)}")
+                column = field.get_col(meta.db_table)
+                found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+                if found:
+                    converters.append((position, tuple(found), column))
+            segments.append(_Segment(model, start, attnames, attnames.index(meta.pk.attname), link))
+
+        select(self.model, self.leave_out, None)
+        joins = []
+        for relation, leave_out in self.with_related.items():
+            link = _reverse_one_to_one(self.model, relation)
+            select(link.model, leave_out, link)
+            joins.append(
+                " LEFT JOIN {table} ON {table}.{column} = {own_table}.{target}".format(
+                    table=quoted_table(link.model, connection),
+                    column=quoted_column(link.model, link.name, connection),
+                    own_table=quoted_table(self.model, connection),
+                    target=quoted_column(self.model, link.target_field.name, connection),
+                )
+            )
+        table = quoted_table(self.model, connection)
+        columns = {
+            field.attname: f"{table}.{quoted_column(self.model, field.name, connection)}"
+            for field in self.model._meta.concrete_fields
+        }
+        # Only the models' own table and column names, quoted: no value ever reaches this text.
+        sql = "SELECT {} FROM {}{} WHERE {}".format(  # noqa: S608
+            ", ".join(selected), table, "".join(joins), self.where.format_map(columns)
         )
         if self.order_by:
             sql += " ORDER BY " + self.order_by.format_map(columns)
         if self.limit is not None:
             sql += f" LIMIT {int(self.limit)}"
-        converters = []
-        for position, field in enumerate(fields):
-            column = field.get_col(meta.db_table)
-            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            if found:
-                converters.append((position, tuple(found), column))
         if sql.count("%s") != len(self.params):
             raise ValueError(f"{len(self.params)} parameter fields for the %s of {sql!r}")
-        by_attname = {field.attname: field for field in meta.concrete_fields}
+        by_attname = {field.attname: field for field in self.model._meta.concrete_fields}
         return _Compiled(
             sql=sql,
-            attnames=tuple(field.attname for field in fields),
+            segments=tuple(segments),
             converters=tuple(converters),
             param_fields=tuple(by_attname[name] for name in self.params),
         )
@@ -119,6 +164,7 @@ class PreparedRows(Generic[ModelT]):
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
+        own, *joined = compiled.segments
         found = []
         for row in rows:
             values_read = list(row)
@@ -127,9 +173,27 @@ class PreparedRows(Generic[ModelT]):
                 for convert in converters:
                     value = convert(value, column, connection)
                 values_read[position] = value
-            found.append(self.model.from_db(alias, compiled.attnames, values_read))
+            instance = self.model.from_db(alias, own.attnames, values_read[: len(own.attnames)])
+            for segment in joined:
+                part = values_read[segment.start : segment.start + len(segment.attnames)]
+                missing = part[segment.pk_position] is None  # the LEFT JOIN found no row
+                related = None if missing else segment.model.from_db(alias, segment.attnames, part)
+                # As select_related leaves them: the row (or None) cached on the instance, and back.
+                assert segment.link is not None  # every joined segment has one
+                segment.link.remote_field.set_cached_value(instance, related)
+                if related is not None:
+                    segment.link.set_cached_value(related, instance)
+            found.append(instance)
         return found
 
     def first(self, *values: object) -> ModelT | None:
         found = self.all(*values)
         return found[0] if found else None
+
+
+def _reverse_one_to_one(model: type[models.Model], relation: str) -> _Link:
+    """The OneToOneField (on the other model) behind `model`'s reverse relation `relation`."""
+    link = model._meta.get_field(relation).remote_field
+    if not isinstance(link, models.OneToOneField):
+        raise ValueError(f"{model.__name__}.{relation} is not a reverse one-to-one relation")
+    return link

@@ -146,3 +146,12 @@ def test_a_prepared_read_names_a_field_for_each_value_it_takes(db):
     rows = PreparedRows(PullJob, "{status} = %s AND {environment_id} = %s", params=("status",))
     with pytest.raises(ValueError, match="1 parameter fields"):
         rows.all("queued")
+
+
+def test_a_prepared_read_joins_only_reverse_one_to_one_relations_and_always_reads_their_keys(db):
+    # Pulls point at their environment with a foreign key: many rows, nothing select_related could cache.
+    with pytest.raises(ValueError, match="not a reverse one-to-one"):
+        PreparedRows(Environment, "{name} = %s", params=("name",), with_related={"pulls": ()}).all("local")
+    # Without its primary key a joined row could not be told from no row.
+    with pytest.raises(ValueError, match="primary key must be read"):
+        PreparedRows(Environment, "{name} = %s", params=("name",), with_related={"watch": ("id",)}).all("local")
