@@ -313,6 +313,17 @@ def test_static_css_is_served_hashed_compressed_and_cached_forever(production_se
     assert int(re.search(r"max-age=(\d+)", cache).group(1)) >= 365 * 24 * 3600
 
 
+def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_favicon(production_server):
+    url, static_root = production_server
+    hashed = json.loads((static_root / "staticfiles.json").read_text())["paths"]["img/favicon.svg"]
+    page = requests.get(url + "/login/", headers=HTTPS, timeout=10)
+    assert f'<link rel="icon" href="/static/{hashed}" type="image/svg+xml">' in page.text
+
+    response = requests.get(f"{url}/static/{hashed}", headers=HTTPS, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("image/svg+xml")
+
+
 def test_plain_http_is_redirected_to_https(production_server):
     url, _ = production_server
     response = requests.get(url + "/login/", allow_redirects=False, timeout=10)
