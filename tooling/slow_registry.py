@@ -24,6 +24,8 @@ class _ThrottlingHandler(BaseHTTPRequestHandler):
 
     def _forward(self) -> None:
         proxy = self.proxy
+        if "/manifests/" in self.path and proxy.manifest_delay:
+            time.sleep(proxy.manifest_delay)  # a pull with nothing to download still takes this long
         host, _, port = proxy.upstream.partition(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=60)
         headers: dict[str, str] = {}
@@ -71,13 +73,15 @@ class _ThrottlingHandler(BaseHTTPRequestHandler):
 class SlowRegistry:
     """A loopback proxy in front of the test registry that serves blobs at `bytes_per_second`.
 
-    `corrupt=True` flips a byte of every blob; `blob_bytes` counts what it has served.
+    `corrupt=True` flips a byte of every blob; `blob_bytes` counts what it has served; every
+    manifest waits `manifest_delay` seconds (settable while it runs).
     """
 
     def __init__(self, upstream: str, bytes_per_second: int, *, corrupt: bool = False) -> None:
         self.upstream = upstream
         self.bytes_per_second = bytes_per_second
         self.corrupt = corrupt
+        self.manifest_delay = 0.0
         self.blob_bytes = 0
         self.stopped = threading.Event()
         self.port = 0

@@ -44,3 +44,33 @@ def test_browser_watches_the_layer_bars_reach_100_percent(
         assert page.inner_text("#pull-digest").startswith("sha256:")
     finally:
         slow.close()
+
+
+def test_a_pull_with_nothing_to_download_says_so_when_it_ends_not_waiting_for_the_engine(
+    live_url, celery_worker_process, page, operator, environment, images, docker_api, registry_host, unique_name
+):
+    slow = SlowRegistry(registry_host, 2 * MB)
+    try:
+        name = unique_name("uptodate")
+        push_image(images, docker_api, registry_host, name, layers=[MB])
+        reference = f"{slow.host}/{name}:v1"
+        docker_api.pull(reference)  # here already: pulling it again downloads nothing
+        # The engine asks for the manifest first: held, the page is drawn while the pull runs.
+        slow.manifest_delay = 3.0
+        browser_login(page, live_url, operator.username)
+
+        page.goto(f"{live_url}/env/local/pulls/new/?reference={reference}")
+        page.click(".pull-form button[type=submit]")
+        page.wait_for_url("**/pulls/*/")
+        assert page.inner_text("#pull-layers tr.no-layers") == "Waiting for the engine…"
+        page.evaluate("() => { window.drawnOnce = true; }")  # gone if the page reloads
+        # The end event says it in this page, before the reload that draws the final page.
+        page.wait_for_function(
+            """() => window.drawnOnce === true
+              && document.querySelector('#pull-job').dataset.status === 'succeeded'
+              && document.querySelector('#pull-layers tr.no-layers').innerText === 'No layer was downloaded.'""",
+            timeout=20000,
+        )
+        assert "Image is up to date for" in page.inner_text("#pull-status-line")
+    finally:
+        slow.close()
