@@ -31,20 +31,21 @@ Converter = Callable[[Any, Col, BaseDatabaseWrapper], Any]
 
 
 @dataclass(frozen=True)
-class _Segment:
-    """The columns of one model in a statement's rows: where they start and how they become its instance."""
+class _Joined:
+    """The columns of a joined model in a statement's rows: where they start and how they become its instance."""
 
     model: type[models.Model]
     start: int
     attnames: tuple[str, ...]
     pk_position: int  # in attnames: NULL there is a joined row that is not there
-    link: _Link | None = None  # a joined model's field pointing at the model read
+    link: _Link  # the joined model's field pointing at the model read
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    segments: tuple[_Segment, ...]
+    attnames: tuple[str, ...]  # the model read's, first in each row
+    joined: tuple[_Joined, ...]
     converters: tuple[tuple[int, tuple[Converter, ...], Col], ...]
     param_fields: tuple[models.Field[Any, Any], ...]
 
@@ -96,39 +97,41 @@ class PreparedRows(Generic[ModelT]):
 
     def _compile(self, connection: BaseDatabaseWrapper) -> _Compiled:
         selected: list[str] = []
-        segments: list[_Segment] = []
         converters: list[tuple[int, tuple[Converter, ...], Col]] = []
 
-        def select(model: type[models.Model], leave_out: frozenset[str], link: _Link | None) -> None:
+        def select(model: type[models.Model], leave_out: frozenset[str]) -> tuple[str, ...]:
+            """Add the model's columns to the statement; their attribute names."""
             meta = model._meta
             fields = [field for field in meta.concrete_fields if field.attname not in leave_out]
-            attnames = tuple(field.attname for field in fields)
-            if meta.pk is None or meta.pk.attname not in attnames:
-                raise ValueError(f"{model.__name__}'s primary key must be read")
-            start = len(selected)
             table = quoted_table(model, connection)
-            for position, field in enumerate(fields, start):
+            for position, field in enumerate(fields, len(selected)):
                 selected.append(f"{table}.{quoted_column(model, field.name, connection)}")
                 column = field.get_col(meta.db_table)
                 found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
                 if found:
                     converters.append((position, tuple(found), column))
-            segments.append(_Segment(model, start, attnames, attnames.index(meta.pk.attname), link))
+            return tuple(field.attname for field in fields)
 
-        select(self.model, self.leave_out, None)
+        table = quoted_table(self.model, connection)
+        attnames = select(self.model, self.leave_out)
+        joined = []
         joins = []
         for relation, leave_out in self.with_related.items():
             link = _reverse_one_to_one(self.model, relation)
-            select(link.model, leave_out, link)
+            start = len(selected)
+            joined_attnames = select(link.model, leave_out)
+            pk = link.model._meta.pk
+            if pk is None or pk.attname not in joined_attnames:
+                raise ValueError(f"{link.model.__name__}'s primary key must be read")
+            joined.append(_Joined(link.model, start, joined_attnames, joined_attnames.index(pk.attname), link))
             joins.append(
-                " LEFT JOIN {table} ON {table}.{column} = {own_table}.{target}".format(
-                    table=quoted_table(link.model, connection),
+                " LEFT JOIN {other} ON {other}.{column} = {table}.{target}".format(
+                    other=quoted_table(link.model, connection),
                     column=quoted_column(link.model, link.name, connection),
-                    own_table=quoted_table(self.model, connection),
+                    table=table,
                     target=quoted_column(self.model, link.target_field.name, connection),
                 )
             )
-        table = quoted_table(self.model, connection)
         columns = {
             field.attname: f"{table}.{quoted_column(self.model, field.name, connection)}"
             for field in self.model._meta.concrete_fields
@@ -146,7 +149,8 @@ class PreparedRows(Generic[ModelT]):
         by_attname = {field.attname: field for field in self.model._meta.concrete_fields}
         return _Compiled(
             sql=sql,
-            segments=tuple(segments),
+            attnames=attnames,
+            joined=tuple(joined),
             converters=tuple(converters),
             param_fields=tuple(by_attname[name] for name in self.params),
         )
@@ -164,7 +168,7 @@ class PreparedRows(Generic[ModelT]):
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
-        own, *joined = compiled.segments
+        own = len(compiled.attnames)
         found = []
         for row in rows:
             values_read = list(row)
@@ -173,16 +177,15 @@ class PreparedRows(Generic[ModelT]):
                 for convert in converters:
                     value = convert(value, column, connection)
                 values_read[position] = value
-            instance = self.model.from_db(alias, own.attnames, values_read[: len(own.attnames)])
-            for segment in joined:
-                part = values_read[segment.start : segment.start + len(segment.attnames)]
-                missing = part[segment.pk_position] is None  # the LEFT JOIN found no row
-                related = None if missing else segment.model.from_db(alias, segment.attnames, part)
+            instance = self.model.from_db(alias, compiled.attnames, values_read[:own])
+            for joined in compiled.joined:
+                part = values_read[joined.start : joined.start + len(joined.attnames)]
+                missing = part[joined.pk_position] is None  # the LEFT JOIN found no row
+                related = None if missing else joined.model.from_db(alias, joined.attnames, part)
                 # As select_related leaves them: the row (or None) cached on the instance, and back.
-                assert segment.link is not None  # every joined segment has one
-                segment.link.remote_field.set_cached_value(instance, related)
+                joined.link.remote_field.set_cached_value(instance, related)
                 if related is not None:
-                    segment.link.set_cached_value(related, instance)
+                    joined.link.set_cached_value(related, instance)
             found.append(instance)
         return found
 

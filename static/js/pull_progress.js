@@ -104,7 +104,7 @@
     apply(data);
     // An image already up to date downloads nothing: say so until the reload below, not "Waiting".
     var placeholder = el("pull-layers").tBodies[0].querySelector("tr.no-layers td");
-    if (placeholder) { placeholder.textContent = "No layer was downloaded."; }
+    if (placeholder) { placeholder.textContent = placeholder.dataset.ended; }
     // Without this the browser would reconnect to a stream that has nothing more to say.
     source.close();
     // Nothing is left to cancel; do not offer it until the reload below.

@@ -88,7 +88,7 @@ def test_a_fresh_inventory_serves_the_list_without_any_engine_call(keeper, envir
 def _tables(captured: CaptureQueriesContext) -> list[str]:
     """The table each query reads; "stamps" for the one statement of the stored records' stamps."""
     return [
-        "stamps" if q["sql"].startswith("SELECT (SELECT") else q["sql"].split(" FROM ", 1)[1].split()[0].strip('"')
+        "stamps" if q["sql"].startswith("SELECT (SELECT") else _tables_joined(q["sql"])[0]
         for q in captured.captured_queries
     ]
 
